@@ -1,0 +1,237 @@
+"""Profile YAML reading with line numbers, plus ``extends`` / ``remove`` overlay merging.
+
+Mappings come back as ``LDict`` (a dict remembering each key's line and the file); SafeLoader only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import yaml
+
+from simulator.datamodel.errors import SchemaError
+
+TOP_KEYS = frozenset({"format", "name", "uri", "extends", "remove", "objects", "instances"})
+_MERGE_REPLACE = ("access", "keys", "num_entries", "max_entries")
+_MEMBERS = ("params", "commands", "events")
+
+
+class LDict(dict[Any, Any]):
+    """A mapping that remembers the file and the line of itself and of each key."""
+
+    file: str = ""
+    line: int = 0
+    lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        """Line of ``key`` (the mapping's own line when unknown)."""
+        return self.lines.get(key, self.line)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader building LDicts; ``file`` is set per load."""
+
+    file = ""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LDict:
+    loader.flatten_mapping(node)
+    out = LDict()
+    out.file = loader.file
+    out.line = node.start_mark.line + 1
+    out.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool) or key is None:
+            raise SchemaError(loader.file, line, "", f"mapping key {key!r} must be a string")
+        if key in out:
+            raise SchemaError(loader.file, line, str(key), "duplicate key")
+        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out.lines[key] = line
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_document(path: str) -> LDict:
+    """Parse one profile file (no overlay processing).
+
+    Raises:
+        SchemaError: unreadable file, YAML syntax error, or a top level that is not a mapping.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise SchemaError(path, 0, "", f"cannot read profile: {exc.strerror}") from None
+    loader = _Loader(text)
+    loader.file = path
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise SchemaError(path, line, "", f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SchemaError(path, 0, "", f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(doc, LDict):
+        raise SchemaError(path, 1, "", "expected a mapping with format/objects/instances at the top level")
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise SchemaError(path, doc.line_of(key), str(key),
+                              f"unknown top-level key; expected one of {', '.join(sorted(TOP_KEYS))}")
+    if doc.get("format") != 1:
+        raise SchemaError(path, doc.line_of("format"), "format", "expected 'format: 1'")
+    for key in ("objects", "instances"):
+        if key in doc and doc[key] is not None and not isinstance(doc[key], LDict):
+            raise SchemaError(path, doc.line_of(key), key, "expected a mapping keyed by object path")
+    return doc
+
+
+def _empty(file: str) -> LDict:
+    out = LDict()
+    out.file, out.line, out.lines = file, 0, {}
+    return out
+
+
+def merged_document(path: str, _seen: tuple[str, ...] = ()) -> LDict:
+    """Read ``path`` and apply it over its ``extends`` chain.
+
+    Raises:
+        SchemaError: any fault in any file of the chain, or an ``extends`` cycle.
+    """
+    real = os.path.realpath(path)
+    if real in _seen:
+        raise SchemaError(path, 0, "extends", f"extends cycle: {' -> '.join((*_seen, real))}")
+    doc = read_document(path)
+    for key in ("objects", "instances"):
+        if doc.get(key) is None:
+            doc[key] = _empty(path)
+    base_name = doc.get("extends")
+    if base_name is None:
+        if doc.get("remove"):
+            raise SchemaError(path, doc.line_of("remove"), "remove", "remove needs extends")
+        return doc
+    if not isinstance(base_name, str):
+        raise SchemaError(path, doc.line_of("extends"), "extends", "expected a file name")
+    base = merged_document(os.path.join(os.path.dirname(path), base_name), (*_seen, real))
+    _apply_removals(base, doc)
+    for key in ("name", "uri"):
+        if key in doc:
+            base[key] = doc[key]
+            base.lines[key] = doc.line_of(key)
+    _merge_objects(base["objects"], doc["objects"])
+    _merge_instances(base["instances"], doc["instances"])
+    return base
+
+
+def _apply_removals(base: LDict, doc: LDict) -> None:
+    removals = doc.get("remove") or []
+    file = doc.file
+    if not isinstance(removals, list):
+        raise SchemaError(file, doc.line_of("remove"), "remove", "expected a list of paths")
+    objects: LDict = base["objects"]
+    instances: LDict = base["instances"]
+    for idx, item in enumerate(removals):
+        where = f"remove[{idx}]"
+        if not isinstance(item, str):
+            raise SchemaError(file, doc.line_of("remove"), where, "expected a path string")
+        found = False
+        if (item.endswith(".") and "{i}" in item) or item in objects:
+            for key in [k for k in objects if k.startswith(item)]:
+                del objects[key]
+                found = True
+            pattern = re.compile(re.escape(item).replace(r"\{i\}", r"(?:\d+|\d+\.\.\d+)"))
+            for key in [k for k in instances if pattern.match(k)]:
+                del instances[key]
+        elif item.endswith("."):
+            if item in instances:
+                del instances[item]
+                found = True
+            for key in [k for k in instances if k.startswith(item)]:
+                del instances[key]
+        else:
+            obj_path, _, leaf = item.rpartition(".")
+            obj = objects.get(obj_path + ".")
+            name = leaf.rstrip("()!")
+            if obj is not None:
+                section = "commands" if leaf.endswith("()") else "events" if leaf.endswith("!") else "params"
+                members = obj.get(section) or {}
+                for key in (leaf, name):
+                    if key in members:
+                        del members[key]
+                        found = True
+            pattern = re.compile(re.escape(obj_path + ".").replace(r"\{i\}", r"(?:\d+|\d+\.\.\d+)") + r"\Z")
+            for key, values in instances.items():
+                if pattern.match(key) and isinstance(values, dict) and name in values:
+                    del values[name]
+                    found = True
+        if not found:
+            raise SchemaError(file, doc.line_of("remove"), where, f"{item!r} matches nothing in the base profile")
+
+
+def _merge_objects(base: LDict, over: LDict) -> None:
+    for path, spec in over.items():
+        if path not in base or not isinstance(spec, LDict) or not isinstance(base[path], LDict):
+            base[path] = spec
+            base.lines[path] = over.line_of(path)
+            continue
+        target: LDict = base[path]
+        for key, value in spec.items():
+            if key in _MEMBERS and isinstance(value, dict) and isinstance(target.get(key), dict):
+                members = target[key]
+                for name, member in value.items():
+                    old = members.get(name)
+                    if isinstance(old, str) and isinstance(member, LDict) and "type" not in member:
+                        old = short_form(old, member.file, member.line) or old
+                    if isinstance(member, LDict) and isinstance(old, LDict):
+                        members[name] = old
+                        for attr, attr_value in member.items():
+                            old[attr] = attr_value
+                            old.lines[attr] = member.line_of(attr)
+                        old.file = member.file
+                    else:
+                        members[name] = member
+                        if isinstance(members, LDict):
+                            members.lines[name] = value.line_of(name) if isinstance(value, LDict) else 0
+            else:
+                target[key] = value
+                target.lines[key] = spec.line_of(key)
+
+
+SHORT_ACCESS = {"ro": "readOnly", "rw": "readWrite", "wo": "writeOnly", "w1": "writeOnceReadOnly"}
+
+
+def short_form(text: str, file: str, line: int) -> LDict | None:
+    """Expand ``"<type> [ro|rw|wo|w1] [= default]"`` to its long form (None when malformed)."""
+    head, eq, default = text.partition("=")
+    words = head.split()
+    if not words or len(words) > 2 or (len(words) == 2 and words[1] not in SHORT_ACCESS):
+        return None
+    out = LDict()
+    out.file, out.line, out.lines = file, line, {}
+    out["type"] = words[0]
+    if len(words) == 2:
+        out["access"] = SHORT_ACCESS[words[1]]
+    if eq:
+        out["default"] = default.strip()
+    return out
+
+
+def _merge_instances(base: LDict, over: LDict) -> None:
+    for path, values in over.items():
+        old = base.get(path)
+        if isinstance(old, LDict) and isinstance(values, LDict):
+            for name, value in values.items():
+                old[name] = value
+                old.lines[name] = values.line_of(name)
+            old.file = values.file
+        else:
+            base[path] = values
+            base.lines[path] = over.line_of(path)
