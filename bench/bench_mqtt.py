@@ -1,4 +1,4 @@
-"""Benchmark the sans-I/O MQTT client against a local mosquitto: round trips per CPU-second, KiB/conn, connects/s.
+"""Benchmark the sans-I/O MQTT client on a local mosquitto: round trips per CPU-second, KiB/conn, connects/s.
 
 Run: ``.venv/bin/python bench/bench_mqtt.py [--clients 1000] [--seconds 8] [--version 5] [--no-uvloop]``.
 Prints one JSON object. Targets (architecture.md B11): >= 40,000 round trips per simulator CPU-second
@@ -188,8 +188,9 @@ async def run(args: argparse.Namespace, port: int) -> dict[str, object]:
     now = bench.loop.time()
     for conn in conns:
         if args.raw:
-            conn.client.publish(conn.topic, PAYLOAD, 0, now, response_topic="bench/controller",
-                                content_type="usp.msg")
+            conn.client.publish(
+                conn.topic, PAYLOAD, 0, now, response_topic="bench/controller", content_type="usp.msg"
+            )
             bench.raw_packet[conn.topic] = conn.client.data_to_send()
         conn.client.publish(
             conn.topic, PAYLOAD, 0, now, response_topic="bench/controller", content_type="usp.msg"
@@ -244,7 +245,7 @@ def main() -> None:
     parser.add_argument("--no-uvloop", action="store_true")
     parser.add_argument("--raw", action="store_true", help="calibration: same I/O without MQTT decoding")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the broker inherits it too
     loop_factory = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from simulator.agent.access import Permissions, permissions_for
 from simulator.agent.actions import Send
 from simulator.datamodel.schema import ParamNode
 from simulator.datamodel.types import format_datetime
@@ -112,13 +113,14 @@ class AgentContext:
     Usage by behaviour modules::
 
         row = ctx.controller_for("proto::ctrl")          # ControllerRef | None
+        perms = ctx.permissions("proto::ctrl")            # Permissions (.hook, .may, .notify_allowed)
         mid = ctx.next_msg_id("Boot!")                    # "Boot!-2024-05-01T12:00:00Z-1"
         send = ctx.send(row.endpoint_id, Msg.of(mid, notify), msg_type="Notify:Boot!")
         value = ctx.value("Device.LocalAgent.Controller.1.PeriodicNotifInterval")
     """
 
-    __slots__ = ("_controllers", "_msg_counter", "config", "datamodel", "endpoint_id", "now", "schema",
-                 "store")
+    __slots__ = ("_controllers", "_msg_counter", "_perms", "config", "datamodel", "endpoint_id", "now",
+                 "schema", "store")
 
     def __init__(self, config: AgentConfig, datamodel: DataModel) -> None:
         self.config = config
@@ -129,6 +131,7 @@ class AgentContext:
         self.now = 0.0
         self._msg_counter = 0
         self._controllers: dict[str, ControllerRef] | None = None
+        self._perms: dict[str, Permissions] = {}
 
     # -- records ----------------------------------------------------------------------------------------
     def build_record(self, to_id: str, msg: Msg) -> bytes:
@@ -239,8 +242,30 @@ class AgentContext:
         return sorted(self._controllers.values(), key=lambda r: r.instance)
 
     def invalidate_controllers(self) -> None:
-        """Forget the cached EndpointID map (the Agent calls this when the Controller table changes)."""
+        """Forget the cached EndpointID map and permissions (the Controller table changed)."""
         self._controllers = None
+        self._perms.clear()
+
+    def invalidate_permissions(self) -> None:
+        """Forget every cached permission checker (ControllerTrust changed)."""
+        self._perms.clear()
+
+    def permissions(self, endpoint_id: str) -> Permissions:
+        """The ControllerTrust permission checker of a controller (cached; see access.py).
+
+        Args:
+            endpoint_id: the controller's EndpointID.
+
+        Returns:
+            Its Permissions: ``.hook`` for the data model (None = full access), ``.may(node, inst, perm)``
+            and ``.notify_allowed(node, inst, notif_type)`` for the 'n' bit.
+        """
+        perms = self._perms.get(endpoint_id)
+        if perms is None:
+            if len(self._perms) > 64:
+                self._perms.clear()
+            perms = self._perms[endpoint_id] = permissions_for(self, endpoint_id)
+        return perms
 
     def _scan_controllers(self) -> dict[str, ControllerRef]:
         table = self.schema.lookup(CONTROLLER_TABLE)

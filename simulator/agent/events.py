@@ -1,4 +1,4 @@
-"""Builders for agent-originated notifications: Boot!, Periodic!, OnBoardRequest and friends (usp-protocol.md 5.4-5.7)."""
+"""Builders for agent-originated notifications: Boot!, Periodic!, OnBoardRequest (usp-protocol.md 5.4-5.7)."""
 
 from __future__ import annotations
 

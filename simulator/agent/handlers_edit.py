@@ -96,7 +96,8 @@ def _deny_check(failures: list[ParamFailure], path: str) -> None:
     """Escalate permission-denied parameters to an object failure (TP-469 2.16, 2.26)."""
     denied = [f for f in failures if f.error.code == _DENIED]
     if denied:
-        raise ObjectFailedError(f"{path}: permission denied", denied, path=path)
+        msg = f"{path}: permission denied"
+        raise ObjectFailedError(msg, denied, path=path)
 
 
 # -- Set -------------------------------------------------------------------------------------------------
@@ -105,16 +106,18 @@ def _set_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
     dm = ctx.datamodel
     ok, too_long, required_bad = _limit(ctx, obj_path, settings)
     if required_bad:
-        raise ObjectFailedError(f"{obj_path}: required value too long", too_long, path=obj_path)
+        msg = f"{obj_path}: required value too long"
+        raise ObjectFailedError(msg, too_long, path=obj_path)
     with dm.transaction():
         results = dm.set(obj_path, ok, now=ctx.now, access=perms.hook)
         for r in results:
             _deny_check(r.param_errs, r.path)
     out = []
     for r in results:
-        errs = [*r.param_errs, *(ParamFailure(r.path + _relative(f.path, obj_path), f.error) for f in too_long)]
-        out.append(UpdatedInstanceResult(r.path, tuple(
-            [ParameterErr(_relative(f.path, r.path), f.error.code, f.error.message) for f in errs]), r.updated))
+        errs = [*r.param_errs,
+                *(ParamFailure(r.path + _relative(f.path, obj_path), f.error) for f in too_long)]
+        param_errs = [ParameterErr(_relative(f.path, r.path), f.error.code, f.error.message) for f in errs]
+        out.append(UpdatedInstanceResult(r.path, tuple(param_errs), r.updated))
     return UpdatedObjectResult(obj_path, SetOperationSuccess(tuple(out)))
 
 
@@ -144,7 +147,8 @@ def handle_set(ctx: AgentContext, req: Set, perms: Permissions) -> SetResp:
     Raises:
         MessageFailure: allow_partial=false and an object failed (nothing was changed).
     """
-    items = [(u.obj_path, [(s.param, s.value, s.required) for s in u.param_settings]) for u in req.update_objs]
+    items = [(u.obj_path, [(s.param, s.value, s.required) for s in u.param_settings])
+             for u in req.update_objs]
     if req.allow_partial:
         results = []
         for obj_path, settings in items:
@@ -179,7 +183,8 @@ def _add_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
     dm = ctx.datamodel
     ok, too_long, required_bad = _limit(ctx, "", settings)
     if required_bad:
-        raise ObjectFailedError(f"{obj_path}: required value too long", [
+        msg = f"{obj_path}: required value too long"
+        raise ObjectFailedError(msg, [
             ParamFailure(obj_path + "{i}." + f.path, f.error) for f in too_long], path=None)
     with dm.transaction():
         results = dm.add(obj_path, ok, now=ctx.now, access=perms.hook)
@@ -218,7 +223,8 @@ def handle_add(ctx: AgentContext, req: Add, perms: Permissions) -> AddResp:
     Raises:
         MessageFailure: allow_partial=false and an object failed (nothing was created).
     """
-    items = [(c.obj_path, [(s.param, s.value, s.required) for s in c.param_settings]) for c in req.create_objs]
+    items = [(c.obj_path, [(s.param, s.value, s.required) for s in c.param_settings])
+             for c in req.create_objs]
     if req.allow_partial:
         results: list[CreatedObjectResult] = []
         for obj_path, settings in items:
@@ -226,7 +232,8 @@ def handle_add(ctx: AgentContext, req: Add, perms: Permissions) -> AddResp:
                 results += _add_one(ctx, obj_path, settings, perms)
             except ObjectFailedError as exc:
                 codes = [f.error.code for f in exc.param_errs]
-                code = _DENIED if codes and all(c == _DENIED for c in codes) else (codes[0] if codes else exc.code)
+                code = _DENIED if codes and all(c == _DENIED for c in codes) else (
+                    codes[0] if codes else exc.code)
                 results.append(CreatedObjectResult(obj_path, OperationFailure(code, exc.message)))
             except UspError as exc:
                 results.append(CreatedObjectResult(obj_path, OperationFailure(exc.code, exc.message)))
@@ -268,8 +275,9 @@ def handle_delete(ctx: AgentContext, req: Delete, perms: Permissions) -> DeleteR
             except UspError as exc:
                 results.append(DeletedObjectResult(path, OperationFailure(exc.code, exc.message)))
                 continue
+            unaffected = [UnaffectedPathErr(p, e.code, e.message) for p, e in res.unaffected]
             results.append(DeletedObjectResult(path, DeleteOperationSuccess(
-                tuple(res.affected), tuple([UnaffectedPathErr(p, e.code, e.message) for p, e in res.unaffected]))))
+                tuple(res.affected), tuple(unaffected))))
         return DeleteResp(tuple(results))
     path = ""
     try:

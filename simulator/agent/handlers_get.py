@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.datamodel.access import Perm
+from simulator.datamodel.resolver import ResolveOp
 from simulator.datamodel.schema import ObjAccess, ParamAccess
 from simulator.usp.errors import ErrorCode, UspError
 from simulator.usp.requests import Get, GetInstances, GetSupportedDM, GetSupportedProtocol
@@ -55,7 +56,8 @@ _PARAM_ACCESS = {
     ParamAccess.WRITE_ONLY: ParamAccessType.PARAM_WRITE_ONLY,
     ParamAccess.WRITE_ONCE_READ_ONLY: ParamAccessType.PARAM_READ_WRITE,  # 11.1: reported as READ_WRITE
 }
-_NO_ADD = {ObjAccess.ADD_DELETE: ObjAccess.DELETE_ONLY, ObjAccess.ADD_ONLY: ObjAccess.READ_ONLY}
+_NARROW = {(True, True): ObjAccess.ADD_DELETE, (True, False): ObjAccess.ADD_ONLY,
+           (False, True): ObjAccess.DELETE_ONLY, (False, False): ObjAccess.READ_ONLY}
 
 
 def _too_deep(ctx: AgentContext, path: str) -> UspError | None:
@@ -63,6 +65,14 @@ def _too_deep(ctx: AgentContext, path: str) -> UspError | None:
     if len(path) > ctx.config.max_value_chars:
         return UspError("Path too long", code=ErrorCode.INVALID_PATH)
     return None
+
+
+def _check_hidden(ctx: AgentContext, path: str, depth: int) -> None:
+    """R-GET.1: a non-search path whose data exists but is unreadable is reported as absent (7026)."""
+    dm = ctx.datamodel
+    if not dm.resolve(path, ResolveOp.GET, ctx.now).search and dm.get(path, depth, now=ctx.now):
+        msg = "Path is not present in the data model"
+        raise UspError(msg, code=ErrorCode.INVALID_PATH, path=path)
 
 
 def handle_get(ctx: AgentContext, req: Get, perms: Permissions) -> GetResp:
@@ -87,6 +97,8 @@ def handle_get(ctx: AgentContext, req: Get, perms: Permissions) -> GetResp:
             if bad is not None:
                 raise bad
             found = get(path, depth, now=now, access=hook)
+            if not found and hook is not None:
+                _check_hidden(ctx, path, depth)
         except UspError as exc:
             results.append(RequestedPathResult(path, exc.code, exc.message))
             continue
@@ -134,8 +146,11 @@ def _param_result(param: ParamNode, perms: Permissions) -> SupportedParamResult:
 def _supported(obj: SupportedObject, perms: Permissions) -> SupportedObjectResult:
     node = obj.node
     access = node.access if node.is_table else ObjAccess.READ_ONLY
-    if access in _NO_ADD and not perms.may(node, (), Perm.OBJ_ADD):
-        access = _NO_ADD[access]
+    if access is not ObjAccess.READ_ONLY and perms.hook is not None:  # Role restrictions narrow it
+        can_add = access in (ObjAccess.ADD_DELETE, ObjAccess.ADD_ONLY) and perms.may(node, (), Perm.OBJ_ADD)
+        can_delete = access in (ObjAccess.ADD_DELETE, ObjAccess.DELETE_ONLY) and perms.may(
+            node, (), Perm.INST_DELETE)
+        access = _NARROW[can_add, can_delete]
     return SupportedObjectResult(
         obj.path, ObjAccessType(int(access)), node.is_table,
         tuple([SupportedCommandResult(

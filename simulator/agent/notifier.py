@@ -153,7 +153,8 @@ class Notifier:
         return out
 
     # -- sending -----------------------------------------------------------------------------------------
-    def notify(self, to_id: str, subscription_id: str, send_resp: bool, notification: Notification, now: float,
+    def notify(self, to_id: str, subscription_id: str, send_resp: bool,
+               notification: Notification, now: float,
                *, subscription: int | None = None, expiration: int = 0, min_wait: float = DEFAULT_MIN_WAIT,
                multiplier: int = DEFAULT_MULTIPLIER, force: bool = False) -> list[Action]:
         """Send (or hold) one Notify.

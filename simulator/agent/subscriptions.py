@@ -1,4 +1,4 @@
-"""Device.LocalAgent.Subscription.{i}. semantics: rows, ReferenceList matching per NotifType (usp-protocol.md 5.1-5.2).
+"""Device.LocalAgent.Subscription.{i}.: rows, ReferenceList matching per NotifType (usp-protocol.md 5.2).
 
 # Strategy: a ReferenceList entry is parsed once (paths.parse_path is LRU-cached) and compared with the
 # concrete path of the change segment by segment. Names and instance numbers must be equal, ``*`` takes
@@ -44,7 +44,8 @@ __all__ = [
 
 SUBSCRIPTION_TABLE = "Device.LocalAgent.Subscription.{i}."
 NOTIF_TYPES = ("ValueChange", "ObjectCreation", "ObjectDeletion", "OperationComplete", "Event")
-_LEAF_KIND = {"ValueChange": PathKind.PARAMETER, "OperationComplete": PathKind.COMMAND, "Event": PathKind.EVENT}
+_LEAF_KIND = {"ValueChange": PathKind.PARAMETER, "OperationComplete": PathKind.COMMAND,
+              "Event": PathKind.EVENT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,8 @@ def covers(ctx: AgentContext | None, notif_type: str, ref: PathExpr, path: str) 
     for r in refs:
         if notif_type in ("ObjectCreation", "ObjectDeletion"):
             if r.kind is PathKind.OBJECT and target.kind is PathKind.OBJECT and (
-                    _match(r.segments, tsegs, False, lenient) or _match(r.segments, tsegs[:-1], False, lenient)):
+                    _match(r.segments, tsegs, False, lenient)
+                    or _match(r.segments, tsegs[:-1], False, lenient)):
                 return True
             continue
         leaf_kind = _LEAF_KIND.get(notif_type)
@@ -211,7 +213,7 @@ def covers(ctx: AgentContext | None, notif_type: str, ref: PathExpr, path: str) 
     return False
 
 
-# -- ReferenceList validation ([obuspa] strict) ---------------------------------------------------------------
+# -- ReferenceList validation ([obuspa] strict) -------------------------------------------------------
 def _supported(segs: tuple[Segment, ...]) -> str | None:
     parts: list[str] = []
     for seg in segs:

@@ -142,7 +142,9 @@ class _Importer:
         try:
             return int(value)
         except ValueError:
-            raise self.error(element, f"<{element.tag} {attr}=...> expected an integer, got {value!r}") from None
+            raise self.error(
+                element, f"<{element.tag} {attr}=...> expected an integer, got {value!r}"
+            ) from None
 
     # -- syntax and data types: XML -> facet dict -------------------------------------------
 
@@ -156,8 +158,10 @@ class _Importer:
                 if attr in attrib:
                     facets[key] = self._int(element, attr)
         elif tag == "range":
-            bounds = {key: self._int(element, attr) if attr in attrib else None
-                      for attr, key in (("minInclusive", "lo"), ("maxInclusive", "hi"))}
+            bounds = {
+                key: self._int(element, attr) if attr in attrib else None
+                for attr, key in (("minInclusive", "lo"), ("maxInclusive", "hi"))
+            }
             facets.setdefault("ranges", []).append((bounds["lo"], bounds["hi"]))
         elif tag == "enumeration":
             facets.setdefault("enum", []).append(attrib.get("value", ""))
@@ -166,8 +170,11 @@ class _Importer:
         elif tag == "units":
             facets["units"] = attrib.get("value", "")
         elif tag == "pathRef":
-            facets["path_ref"] = (attrib.get("refType", "weak"), attrib.get("targetParent", "").split(),
-                                  attrib.get("targetType", "any"))
+            facets["path_ref"] = (
+                attrib.get("refType", "weak"),
+                attrib.get("targetParent", "").split(),
+                attrib.get("targetType", "any"),
+            )
         # enumerationRef, instanceRef and future facets carry nothing the profile format can express.
 
     def _body(self, element: _Element, inherited: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -197,15 +204,19 @@ class _Importer:
                 for facet in child.children:
                     self._facet(local, facet)
             elif tag == "list":
-                list_facet = {key: self._int(child, attr) for attr, key in
-                              (("minItems", "min_items"), ("maxItems", "max_items")) if attr in child.attrib}
+                list_facet = {
+                    key: self._int(child, attr)
+                    for attr, key in (("minItems", "min_items"), ("maxItems", "max_items"))
+                    if attr in child.attrib
+                }
                 size = child.find("size")
                 if size is not None and "maxLength" in size.attrib:
                     list_facet["max_length"] = self._int(size, "maxLength")
                 facets["list"] = list_facet
             elif tag == "default":
                 facets.setdefault("defaults", {})[child.attrib.get("type", "object")] = child.attrib.get(
-                    "value", "")
+                    "value", ""
+                )
             else:
                 self._facet(local, child)
         facets.update(local)
@@ -249,7 +260,9 @@ class _Importer:
         """
         syntax = owner.find("syntax")
         if syntax is None:
-            raise self.error(owner, f"<parameter name={owner.attrib.get('name')!r}> expected a <syntax> child")
+            raise self.error(
+                owner, f"<parameter name={owner.attrib.get('name')!r}> expected a <syntax> child"
+            )
         f = self._body(syntax)
         if "type" not in f:
             raise self.error(syntax, "<syntax> expected a primitive type element or <dataType ref=...>")
@@ -404,7 +417,9 @@ class _Importer:
                 params[member] = self.parameter(child, name)
             elif child.tag == "command":
                 if not member.endswith("()"):
-                    raise self.error(child, f"<command name=...> expected a name ending in '()', got {member!r}")
+                    raise self.error(
+                        child, f"<command name=...> expected a name ending in '()', got {member!r}"
+                    )
                 commands[member] = self.command(child, name)
             elif child.tag == "event":
                 if not member.endswith("!"):
@@ -422,7 +437,7 @@ class _Importer:
 
     @staticmethod
     def _link_num_entries(name: str, obj: dict[str, Any], objects: dict[str, Any]) -> None:
-        """Keep ``num_entries`` only where it differs from the format's automatic ``<Table>NumberOfEntries``."""
+        """Keep ``num_entries`` only where it differs from the automatic ``<Table>NumberOfEntries`` link."""
         if not name.endswith(".{i}."):
             return
         auto = _table_name(name) + "NumberOfEntries"
@@ -443,8 +458,9 @@ class _Importer:
             raise self.error(element, f"<parameter name=...> expected a plain parameter name, got {name!r}")
         access = element.attrib.get("access", "readOnly")
         if access not in _PARAM_ACCESS:
-            raise self.error(element, f"<parameter access=...> expected one of {sorted(_PARAM_ACCESS)}, "
-                                      f"got {access!r}")
+            raise self.error(
+                element, f"<parameter access=...> expected one of {sorted(_PARAM_ACCESS)}, got {access!r}"
+            )
         typed = self.typed(element, obj_path)
         return {"type": typed.pop("type"), **({"access": access} if access != "readOnly" else {}), **typed}
 
@@ -471,8 +487,10 @@ class _Importer:
         for child in container.findall("object"):
             prefix = child.attrib.get("name", "")
             if not prefix.endswith(".") or prefix.startswith("."):
-                raise self.error(child, f"argument <object name=...> expected a relative path ending in '.', "
-                                        f"got {prefix!r}")
+                raise self.error(
+                    child,
+                    f"argument <object name=...> expected a relative path ending in '.', got {prefix!r}",
+                )
             members.append((child, prefix))
         for holder, prefix in members:
             for param in holder.findall("parameter"):
@@ -508,8 +526,11 @@ def _valid_default(attrs: dict[str, Any], explicit: str | None, *, synthesize: b
     ("", 0, false...) would itself be invalid (an enumeration without "", a range excluding 0), the first
     enumeration value or the nearest range bound is used, so the imported model can be instantiated.
     """
-    constraints = {key: attrs[key] for key in ("enum", "min_length", "max_length", "pattern", "min_items",
-                                               "max_items") if key in attrs}
+    constraints: dict[str, Any] = {
+        key: attrs[key]
+        for key in ("enum", "min_length", "max_length", "pattern", "min_items", "max_items")
+        if key in attrs
+    }
     if "range" in attrs:
         constraints["lo"], constraints["hi"] = attrs["range"]
     spec = make_type(attrs["type"], **constraints)
@@ -564,7 +585,8 @@ def write_yaml(doc: dict[str, Any], out_path: str | Path) -> None:
 
     def leaf(value: object) -> bool:
         return not isinstance(value, dict | list) or (
-            isinstance(value, list) and all(not isinstance(v, dict | list) for v in value))
+            isinstance(value, list) and all(not isinstance(v, dict | list) for v in value)
+        )
 
     def mapping(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
         flow = bool(data) and all(leaf(v) for v in data.values())
@@ -588,8 +610,9 @@ def main_import(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status: 0 on success, 1 when the import fails (the error is printed to stderr).
     """
-    parser = argparse.ArgumentParser(prog="uspsim datamodel import",
-                                     description="Convert a BBF *-usp-full.xml into a YAML profile.")
+    parser = argparse.ArgumentParser(
+        prog="uspsim datamodel import", description="Convert a BBF *-usp-full.xml into a YAML profile."
+    )
     parser.add_argument("xml", type=Path, help="BBF *-usp-full.xml file")
     parser.add_argument("-o", "--output", type=Path, required=True, help="YAML profile to write")
     args = parser.parse_args(argv)

@@ -90,8 +90,9 @@ class DataModel(ModelReader):
     __slots__ = ()
 
     # -- Set -------------------------------------------------------------------------------------------
-    def set(self, path: PathLike, settings: SettingsLike, *, now: float,
-            access: AccessHook | None = None) -> list[SetResult]:
+    def set(
+        self, path: PathLike, settings: SettingsLike, *, now: float, access: AccessHook | None = None
+    ) -> list[SetResult]:
         """Apply one Set ``UpdateObject`` to every instance ``path`` matches, as one unit (R-SET.2a).
 
         Raises:
@@ -106,14 +107,29 @@ class DataModel(ModelReader):
                 out.append(self._set_instance(node, inst, items, now, access, creating=False))
         return out
 
-    def set_params(self, node: ObjectNode, inst: Instances, settings: SettingsLike, *, now: float,
-                   access: AccessHook | None = None) -> SetResult:
+    def set_params(
+        self,
+        node: ObjectNode,
+        inst: Instances,
+        settings: SettingsLike,
+        *,
+        now: float,
+        access: AccessHook | None = None,
+    ) -> SetResult:
         """Set parameters of one already-resolved instance (agent-internal writes, e.g. Status)."""
         with self.transaction():
             return self._set_instance(node, inst, _settings(settings), now, access, creating=False)
 
-    def _set_instance(self, node: ObjectNode, inst: Instances, items: list[Setting], now: float,
-                      access: AccessHook | None, *, creating: bool) -> SetResult:
+    def _set_instance(
+        self,
+        node: ObjectNode,
+        inst: Instances,
+        items: list[Setting],
+        now: float,
+        access: AccessHook | None,
+        *,
+        creating: bool,
+    ) -> SetResult:
         base = node.instance_path(inst)
         updated: dict[str, str] = {}
         errs: list[ParamFailure] = []
@@ -139,9 +155,14 @@ class DataModel(ModelReader):
                     self._check_strong(param, canonical)
                 old = store.read(param, pinst, now)
                 if canonical != old or not store.is_stored(param, pinst):
-                    store.write(param, pinst, canonical, None if creating or canonical == old else base + name)
-                if param.readable and not param.secured and (
-                        access is None or access(param, pinst, Perm.PARAM_READ)):
+                    store.write(
+                        param, pinst, canonical, None if creating or canonical == old else base + name
+                    )
+                if (
+                    param.readable
+                    and not param.secured
+                    and (access is None or access(param, pinst, Perm.PARAM_READ))
+                ):
                     updated[name] = canonical
             except UspError as exc:
                 errs.append(ParamFailure(base + name, exc))
@@ -190,14 +211,20 @@ class DataModel(ModelReader):
         parent = inst[:-1]
         for key_set in table.keys:
             mine = tuple(read(params[n], inst, now) for n in key_set)
+            if not any(mine):
+                continue  # an all-empty key (e.g. EndpointID not yet configured) is not a collision
             for number in self.store.instances(table, parent):
-                if number != inst[-1] and tuple(read(params[n], (*parent, number), now) for n in key_set) == mine:
+                if (
+                    number != inst[-1]
+                    and tuple(read(params[n], (*parent, number), now) for n in key_set) == mine
+                ):
                     msg = f"unique key {'+'.join(key_set)}={','.join(mine)} already used by instance {number}"
                     raise DuplicateKeyError(msg)
 
     # -- Add -------------------------------------------------------------------------------------------
-    def add(self, path: PathLike, settings: SettingsLike = (), *, now: float,
-            access: AccessHook | None = None) -> list[AddResult]:
+    def add(
+        self, path: PathLike, settings: SettingsLike = (), *, now: float, access: AccessHook | None = None
+    ) -> list[AddResult]:
         """Apply one Add ``CreateObject``: one new instance per table the path resolves to.
 
         Numbering is obuspa's (highest existing + 1); ``Alias`` defaults to ``cpe-<n>``. Supplied
@@ -215,8 +242,14 @@ class DataModel(ModelReader):
                 out.append(self._add_one(table, parent, items, now, access))
         return out
 
-    def _add_one(self, table: ObjectNode, parent: Instances, items: list[Setting], now: float,
-                 access: AccessHook | None) -> AddResult:
+    def _add_one(
+        self,
+        table: ObjectNode,
+        parent: Instances,
+        items: list[Setting],
+        now: float,
+        access: AccessHook | None,
+    ) -> AddResult:
         tpath = table.instance_path(parent)
         if table.access not in (ObjAccess.ADD_DELETE, ObjAccess.ADD_ONLY):
             msg = f"{tpath} does not allow Add"
@@ -251,7 +284,9 @@ class DataModel(ModelReader):
                 unaffected.append((ipath, DeleteFailureError(f"{ipath} cannot be deleted", path=ipath)))
                 continue
             if access is not None and not access(table, inst, Perm.INST_DELETE):
-                unaffected.append((ipath, PermissionDeniedError(f"no permission to delete {ipath}", path=ipath)))
+                unaffected.append(
+                    (ipath, PermissionDeniedError(f"no permission to delete {ipath}", path=ipath))
+                )
                 continue
             self.store.remove(table, inst)
             self.store.log(Change(ChangeKind.DELETE, ipath, None))

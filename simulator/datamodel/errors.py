@@ -4,7 +4,7 @@ Hierarchy::
 
     Exception
     └── SimulatorError          root for config / schema / transport faults (not USP protocol faults)
-        └── SchemaError         a data-model profile (datamodels/*.yaml) is invalid; names file, line, key path
+        └── SchemaError         a profile (datamodels/*.yaml) is invalid; names file, line, key path
 """
 
 from __future__ import annotations

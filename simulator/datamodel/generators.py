@@ -77,9 +77,13 @@ class Template(Generator):
         self.fmt = fmt
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
-        return self.fmt.format(index=persona.index, endpoint_id=persona.endpoint_id,
-                               instance=inst[-1] if inst else 0,
-                               instances=".".join(map(str, inst)), seed=persona.seed)
+        return self.fmt.format(
+            index=persona.index,
+            endpoint_id=persona.endpoint_id,
+            instance=inst[-1] if inst else 0,
+            instances=".".join(map(str, inst)),
+            seed=persona.seed,
+        )
 
 
 class Choice(Generator):
@@ -103,7 +107,7 @@ class Address(Generator):
 
     __slots__ = ("base", "instance_step", "is_mac", "net", "offset", "size", "step")
 
-    def __init__(self, salt: int, kind: str, base: str, step: int, offset: int, instance_step: int) -> None:
+    def __init__(self, salt: int, kind: str, base: str, step: int, offset: int, instance_step: int) -> None:  # noqa: PLR0917
         super().__init__(kind, salt)
         self.is_mac = kind == "mac"
         self.step, self.offset, self.instance_step = step, offset, instance_step
@@ -129,7 +133,7 @@ class Address(Generator):
         if self.is_mac:
             v = (self.base + n) % self.size
             h = f"{v:012x}"
-            return ":".join(h[i:i + 2] for i in range(0, 12, 2))
+            return ":".join(h[i : i + 2] for i in range(0, 12, 2))
         return str(ipaddress.ip_address(self.base + n % self.size))
 
 
@@ -172,7 +176,7 @@ class Wave(Generator):
     __slots__ = ("decimals", "hi", "lo", "noise", "period")
     dynamic = True
 
-    def __init__(self, salt: int, lo: float, hi: float, period: float, noise: float, decimals: int) -> None:
+    def __init__(self, salt: int, lo: float, hi: float, period: float, noise: float, decimals: int) -> None:  # noqa: PLR0917
         super().__init__("wave", salt)
         self.lo, self.hi, self.period, self.noise, self.decimals = lo, hi, period, noise, decimals
 
@@ -245,7 +249,9 @@ def make_generator(spec: dict[str, Any], salt: int) -> Generator:
         raise ValueError(msg)
     extra = set(spec) - {"gen"} - _OPTIONS[kind]
     if extra:
-        msg = f"unknown option(s) {', '.join(sorted(extra))} for gen {kind}; expected {sorted(_OPTIONS[kind])}"
+        msg = (
+            f"unknown option(s) {', '.join(sorted(extra))} for gen {kind}; expected {sorted(_OPTIONS[kind])}"
+        )
         raise ValueError(msg)
 
     def need(key: str) -> Any:
@@ -263,19 +269,33 @@ def make_generator(spec: dict[str, Any], salt: int) -> Generator:
             return Choice(salt, faker_pool(str(need("provider")), str(spec.get("locale", "en_US"))), "faker")
         if kind in ("mac", "ipv4", "ipv6"):
             base = need("base" if kind == "mac" else "pool")
-            return Address(salt, kind, str(base), int(spec.get("step", 1)),
-                           int(spec.get("offset", 0 if kind == "mac" else 1)), int(spec.get("instance_step", 1)))
+            return Address(
+                salt,
+                kind,
+                str(base),
+                int(spec.get("step", 1)),
+                int(spec.get("offset", 0 if kind == "mac" else 1)),
+                int(spec.get("instance_step", 1)),
+            )
         if kind in ("uptime", "boot_time", "now"):
             return Clock(salt, kind, float(spec.get("offset", 0)))
         if kind == "counter":
-            return Counter(salt, float(need("rate")), float(spec.get("jitter", 0.2)), int(spec.get("start", 0)))
+            return Counter(
+                salt, float(need("rate")), float(spec.get("jitter", 0.2)), int(spec.get("start", 0))
+            )
         lo, hi = float(need("min")), float(need("max"))
         if hi < lo:
             msg = f"max {hi} is below min {lo}"
             raise ValueError(msg)
         if kind == "wave":
-            return Wave(salt, lo, hi, float(spec.get("period", 3600)), float(spec.get("noise", 0)),
-                        int(spec.get("decimals", 0)))
+            return Wave(
+                salt,
+                lo,
+                hi,
+                float(spec.get("period", 3600)),
+                float(spec.get("noise", 0)),
+                int(spec.get("decimals", 0)),
+            )
         return Walk(salt, lo, hi, float(spec.get("interval", 60)), int(spec.get("decimals", 0)))
     except (TypeError, ValueError) as exc:
         msg = f"gen {kind}: {exc}"

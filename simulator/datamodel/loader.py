@@ -1,4 +1,7 @@
-"""Build the shared ``Schema`` from a profile (docs/datamodel-format.md); cached by (file, mtime)."""
+"""Build the shared ``Schema`` from a profile (docs/datamodel-format.md).
+
+Cached per process by the profile's real path, valid while no file of its ``extends`` chain changed.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from simulator.datamodel.schema import (
     ParamNode,
     Schema,
 )
-from simulator.datamodel.source import LDict, merged_document, short_form
+from simulator.datamodel.source import FileStamp, LDict, merged_document, short_form, stamp
 from simulator.datamodel.types import TypeSpec, make_type
 from simulator.usp.errors import UspError
 
@@ -28,32 +31,66 @@ DEFAULT_URI = "urn:broadband-forum-org:tr-181-2-16-0"
 _OBJ_PATH_RE = re.compile(r"Device\.(?:[A-Za-z_][A-Za-z0-9_-]*\.(?:\{i\}\.)?)*\Z")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _ARG_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.(?:\{i\}|[A-Za-z_][A-Za-z0-9_-]*))*\Z")
-_LONG_ACCESS = {"readOnly": ParamAccess.READ_ONLY, "readWrite": ParamAccess.READ_WRITE,
-                "writeOnly": ParamAccess.WRITE_ONLY, "writeOnceReadOnly": ParamAccess.WRITE_ONCE_READ_ONLY}
-_OBJ_ACCESS = {"readOnly": ObjAccess.READ_ONLY, "readWrite": ObjAccess.ADD_DELETE,
-               "addOnly": ObjAccess.ADD_ONLY, "deleteOnly": ObjAccess.DELETE_ONLY}
-_PARAM_KEYS = frozenset({"type", "access", "default", "enum", "range", "min_length", "max_length", "pattern",
-                         "min_items", "max_items", "units", "reference", "strong", "value_change", "secured",
-                         "mandatory"})
+_LONG_ACCESS = {
+    "readOnly": ParamAccess.READ_ONLY,
+    "readWrite": ParamAccess.READ_WRITE,
+    "writeOnly": ParamAccess.WRITE_ONLY,
+    "writeOnceReadOnly": ParamAccess.WRITE_ONCE_READ_ONLY,
+}
+_OBJ_ACCESS = {
+    "readOnly": ObjAccess.READ_ONLY,
+    "readWrite": ObjAccess.ADD_DELETE,
+    "addOnly": ObjAccess.ADD_ONLY,
+    "deleteOnly": ObjAccess.DELETE_ONLY,
+}
+_PARAM_KEYS = frozenset(
+    {
+        "type",
+        "access",
+        "default",
+        "enum",
+        "range",
+        "min_length",
+        "max_length",
+        "pattern",
+        "min_items",
+        "max_items",
+        "units",
+        "reference",
+        "strong",
+        "value_change",
+        "secured",
+        "mandatory",
+    }
+)
 _OBJ_KEYS = frozenset({"access", "keys", "num_entries", "max_entries", "params", "commands", "events"})
-_CACHE: dict[tuple[str, int], Schema] = {}
+_CACHE: dict[str, tuple[tuple[FileStamp, ...], Schema]] = {}
+
+
+def _fresh(files: tuple[FileStamp, ...]) -> bool:
+    try:
+        return all(stamp(real) == (real, mtime, size) for real, mtime, size in files)
+    except OSError:
+        return False
 
 
 def load_schema(path: str | os.PathLike[str]) -> Schema:
-    """Load a profile into its shared Schema (one per (file, mtime) per process).
+    """Load a profile into its shared Schema (one per profile per process).
+
+    The cached Schema is reused while every file of the ``extends`` chain keeps its mtime and size;
+    touching the profile or any base it extends rebuilds it.
 
     Raises:
         SchemaError: the profile or one it extends is invalid (message names file, line and key path).
     """
     fspath = os.fspath(path)
-    try:
-        key = (os.path.realpath(fspath), os.stat(fspath).st_mtime_ns)
-    except OSError as exc:
-        raise SchemaError(fspath, 0, "", f"cannot read profile: {exc.strerror}") from None
-    schema = _CACHE.get(key)
-    if schema is None:
-        schema = _Builder(fspath).build()
-        _CACHE[key] = schema
+    real = os.path.realpath(fspath)
+    cached = _CACHE.get(real)
+    if cached is not None and _fresh(cached[0]):
+        return cached[1]
+    builder = _Builder(fspath)
+    schema = builder.build()
+    _CACHE[real] = (tuple(builder.files), schema)
     return schema
 
 
@@ -61,12 +98,13 @@ class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
         self.nodes: list[Any] = []
+        self.files: list[FileStamp] = []
 
     def fail(self, where: LDict, key: Any, key_path: str, reason: str) -> SchemaError:
         return SchemaError(where.file or self.path, where.line_of(key), key_path, reason)
 
     def build(self) -> Schema:
-        doc = merged_document(self.path)
+        doc = merged_document(self.path, files=self.files)
         objects: LDict = doc["objects"]
         by_path: dict[str, ObjectNode] = {}
         for path in sorted(objects, key=lambda p: (str(p).count("."), str(p))):
@@ -85,8 +123,13 @@ class _Builder:
     def _object(self, objects: LDict, path: Any, by_path: dict[str, ObjectNode]) -> ObjectNode:
         kp = f'objects."{path}"'
         if not isinstance(path, str) or _OBJ_PATH_RE.match(path) is None:
-            raise self.fail(objects, path, kp, "expected a supported object path like Device.X.{i}.Y. "
-                            "(starts with 'Device.', ends with '.')")
+            raise self.fail(
+                objects,
+                path,
+                kp,
+                "expected a supported object path like Device.X.{i}.Y. "
+                "(starts with 'Device.', ends with '.')",
+            )
         spec = objects[path]
         if spec is None:
             spec = LDict()
@@ -141,10 +184,19 @@ class _Builder:
             raise self.fail(spec, key, f"{kp}.{key}", "expected a mapping keyed by name")
         suffix = {"params": "", "commands": "()", "events": "!"}[key]
         for name in section:
-            bare = name[: -len(suffix)] if suffix and isinstance(name, str) and name.endswith(suffix) else name
-            if not isinstance(name, str) or (suffix and not name.endswith(suffix)) or not _NAME_RE.match(bare):
-                what = {"params": "a parameter name", "commands": "a name ending in ()",
-                        "events": "a name ending in !"}[key]
+            bare = (
+                name[: -len(suffix)] if suffix and isinstance(name, str) and name.endswith(suffix) else name
+            )
+            if (
+                not isinstance(name, str)
+                or (suffix and not name.endswith(suffix))
+                or not _NAME_RE.match(bare)
+            ):
+                what = {
+                    "params": "a parameter name",
+                    "commands": "a name ending in ()",
+                    "events": "a name ending in !",
+                }[key]
                 raise self.fail(section, name, f"{kp}.{key}.{name}", f"expected {what}")
         return section
 
@@ -153,7 +205,9 @@ class _Builder:
         if raw is None:
             return ()
         if not node.is_table:
-            raise self.fail(spec, "keys", f"{kp}.keys", "unique keys are only allowed on tables (path ending {i}.)")
+            raise self.fail(
+                spec, "keys", f"{kp}.keys", "unique keys are only allowed on tables (path ending {i}.)"
+            )
         if not isinstance(raw, list) or not all(isinstance(ks, list) and ks for ks in raw):
             raise self.fail(spec, "keys", f"{kp}.keys", "expected a list of key sets, e.g. [[Alias], [Name]]")
         for key_set in raw:
@@ -162,7 +216,9 @@ class _Builder:
                     raise self.fail(spec, "keys", f"{kp}.keys", f"key parameter {name!r} is not in params")
         return tuple(tuple(str(n) for n in ks) for ks in raw)
 
-    def _param(self, where: LDict, name: str, spec: Any, kp: str, path: str, *, arg: bool = False) -> ParamNode:
+    def _param(
+        self, where: LDict, name: str, spec: Any, kp: str, path: str, *, arg: bool = False
+    ) -> ParamNode:
         if isinstance(spec, str):
             spec = self._short(where, name, spec, kp)
         elif not isinstance(spec, LDict):
@@ -170,7 +226,9 @@ class _Builder:
         attrs: LDict = spec
         for key in attrs:
             if key not in _PARAM_KEYS or (key == "mandatory" and not arg):
-                raise self.fail(attrs, key, f"{kp}.{key}", f"unknown key; expected one of {sorted(_PARAM_KEYS)}")
+                raise self.fail(
+                    attrs, key, f"{kp}.{key}", f"unknown key; expected one of {sorted(_PARAM_KEYS)}"
+                )
         if "type" not in attrs:
             raise self.fail(where, name, f"{kp}.type", "missing 'type'")
         type_ = self._type(attrs, kp)
@@ -196,14 +254,24 @@ class _Builder:
         if isinstance(ref, str):
             ref = [ref]
         if not isinstance(ref, list) or not all(isinstance(r, str) and r.endswith(".") for r in ref):
-            raise self.fail(attrs, "reference", f"{kp}.reference", "expected a list of supported object paths")
+            raise self.fail(
+                attrs, "reference", f"{kp}.reference", "expected a list of supported object paths"
+            )
         for flag in ("strong", "secured", "mandatory"):
             if not isinstance(attrs.get(flag, False), bool):
                 raise self.fail(attrs, flag, f"{kp}.{flag}", "expected true or false")
-        node = ParamNode(name, type_, access, default, value_change_ignore=vc == "ignore",
-                         secured=bool(attrs.get("secured", False)), reference=tuple(ref),
-                         strong=bool(attrs.get("strong", False)), units=str(attrs.get("units", "")),
-                         mandatory=bool(attrs.get("mandatory", False)))
+        node = ParamNode(
+            name,
+            type_,
+            access,
+            default,
+            value_change_ignore=vc == "ignore",
+            secured=bool(attrs.get("secured", False)),
+            reference=tuple(ref),
+            strong=bool(attrs.get("strong", False)),
+            units=str(attrs.get("units", "")),
+            mandatory=bool(attrs.get("mandatory", False)),
+        )
         node.path = path
         self._register(node)
         return node
@@ -227,23 +295,31 @@ class _Builder:
             extra["enum"] = tuple(_scalar(v) for v in attrs["enum"])
         if "range" in attrs:
             rng = attrs["range"]
-            if not (isinstance(rng, list) and len(rng) == 2
-                    and all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in rng)):
+            if not (
+                isinstance(rng, list)
+                and len(rng) == 2
+                and all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in rng)
+            ):
                 raise self.fail(attrs, "range", f"{kp}.range", "expected [min, max] (numbers or null)")
-            extra["lo"], extra["hi"] = (None if v is None else v if isinstance(v, int) else Decimal(str(v))
-                                        for v in rng)
+            extra["lo"], extra["hi"] = (
+                None if v is None else v if isinstance(v, int) else Decimal(str(v)) for v in rng
+            )
         if "pattern" in attrs:
             try:
                 re.compile(str(attrs["pattern"]))
             except re.error as exc:
-                raise self.fail(attrs, "pattern", f"{kp}.pattern", f"invalid regular expression: {exc}") from None
+                raise self.fail(
+                    attrs, "pattern", f"{kp}.pattern", f"invalid regular expression: {exc}"
+                ) from None
             extra["pattern"] = str(attrs["pattern"])
         try:
             return make_type(str(attrs["type"]), **extra)
         except ValueError as exc:
             raise self.fail(attrs, "type", f"{kp}.type", str(exc)) from None
 
-    def _value(self, where: LDict, key: Any, raw: Any, type_: TypeSpec, kp: str, salt: int) -> str | Generator:
+    def _value(  # noqa: PLR0917
+        self, where: LDict, key: Any, raw: Any, type_: TypeSpec, kp: str, salt: int
+    ) -> str | Generator:
         if isinstance(raw, dict):
             try:
                 return make_generator(raw, salt)
@@ -334,19 +410,28 @@ class _Builder:
         assert table.parent is not None
         counter = table.parent.params.get(str(name))
         if counter is None:
-            if explicit:
-                raise self.fail(spec, "num_entries", f'objects."{table.path}".num_entries',  # type: ignore[arg-type]
-                                f"parent {table.parent.path} has no parameter {name!r}")
+            if explicit and isinstance(spec, LDict):
+                raise self.fail(
+                    spec,
+                    "num_entries",
+                    f'objects."{table.path}".num_entries',
+                    f"parent {table.parent.path} has no parameter {name!r}",
+                )
             return
         if counter.type.base != "unsignedInt" or counter.writable:
-            raise self.fail(objects, table.parent.path, f'objects."{table.parent.path}".params.{name}',
-                            "a NumberOfEntries counter must be a read-only unsignedInt")
+            raise self.fail(
+                objects,
+                table.parent.path,
+                f'objects."{table.parent.path}".params.{name}',
+                "a NumberOfEntries counter must be a read-only unsignedInt",
+            )
         counter.counts = table
         table.num_entries = counter
 
     # -- instances -------------------------------------------------------------------------------------
-    def _instances(self, raw: LDict, by_path: dict[str, ObjectNode]) -> tuple[
-            dict[tuple[int, Instances], tuple[int, ...]], dict[tuple[int, Instances], str | Generator]]:
+    def _instances(
+        self, raw: LDict, by_path: dict[str, ObjectNode]
+    ) -> tuple[dict[tuple[int, Instances], tuple[int, ...]], dict[tuple[int, Instances], str | Generator]]:
         tables: dict[tuple[int, Instances], set[int]] = {}
         values: dict[tuple[int, Instances], str | Generator] = {}
         for path, settings in raw.items():
@@ -362,16 +447,19 @@ class _Builder:
                 for name, value in settings.items():
                     param = obj.params.get(name)
                     if param is None:
-                        raise self.fail(settings, name, f"{kp}.{name}",
-                                        f"{obj.path} has no parameter {name!r}")
+                        raise self.fail(
+                            settings, name, f"{kp}.{name}", f"{obj.path} has no parameter {name!r}"
+                        )
                     if param.counts is not None:
                         raise self.fail(settings, name, f"{kp}.{name}", "NumberOfEntries values are computed")
-                    values[(param.id, inst)] = self._value(settings, name, value, param.type, f"{kp}.{name}",
-                                                           zlib.crc32(param.path.encode()))
+                    values[(param.id, inst)] = self._value(
+                        settings, name, value, param.type, f"{kp}.{name}", zlib.crc32(param.path.encode())
+                    )
         return {k: tuple(sorted(v)) for k, v in tables.items()}, values
 
-    def _instance_path(self, raw: LDict, path: Any, kp: str,
-                       by_path: dict[str, ObjectNode]) -> tuple[ObjectNode, list[Instances]]:
+    def _instance_path(
+        self, raw: LDict, path: Any, kp: str, by_path: dict[str, ObjectNode]
+    ) -> tuple[ObjectNode, list[Instances]]:
         if not isinstance(path, str) or not path.startswith("Device.") or not path.endswith("."):
             raise self.fail(raw, path, kp, "expected an object instance path like Device.X.1.")
         tokens = re.sub(r"(\d+)\.\.(\d+)", r"\1~\2", path)[:-1].split(".")

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from simulator.datamodel.access import AccessHook, Perm
 from simulator.datamodel.personas import Persona
-from simulator.datamodel.resolver import Resolution, Resolver, ResolveOp
+from simulator.datamodel.resolver import Resolution, ResolveOp, Resolver
 from simulator.datamodel.schema import CommandNode, EventNode, Instances, ObjectNode, ParamNode, Schema
 from simulator.datamodel.store import Change, InstanceStore
 from simulator.usp.errors import InvalidPathError, UspError
@@ -59,8 +59,9 @@ class ModelReader:
         return self.resolver.resolve(as_path(path), op, now)
 
     # -- Get -------------------------------------------------------------------------------------------
-    def get(self, path: PathLike, max_depth: int = 0, *, now: float,
-            access: AccessHook | None = None) -> list[GetResult]:
+    def get(
+        self, path: PathLike, max_depth: int = 0, *, now: float, access: AccessHook | None = None
+    ) -> list[GetResult]:
         """Evaluate one Get ``param_paths`` entry (usp-protocol.md 4.5).
 
         Args:
@@ -85,8 +86,10 @@ class ModelReader:
             leaf = res.leaf or ""
             for node, inst in res.entries:
                 param = node.params[leaf]
-                if access is not None and (not access(param, inst, Perm.PARAM_READ) or (
-                        res.search and node.tables and not access(node, inst, Perm.INST_READ))):
+                if access is not None and (
+                    not access(param, inst, Perm.PARAM_READ)
+                    or (res.search and node.tables and not access(node, inst, Perm.INST_READ))
+                ):
                     continue
                 value = "" if param.secured or not param.readable else store.read(param, inst, now)
                 out.append((node.instance_path(inst), {leaf: value}))
@@ -99,18 +102,29 @@ class ModelReader:
                 self._emit(node, inst, depth, now, access, out)
         return out
 
-    def _emit(self, node: ObjectNode, inst: Instances, depth: int, now: float, access: AccessHook | None,
-              out: list[GetResult]) -> None:
+    def _emit(  # noqa: PLR0917
+        self,
+        node: ObjectNode,
+        inst: Instances,
+        depth: int,
+        now: float,
+        access: AccessHook | None,
+        out: list[GetResult],
+    ) -> None:
         if access is not None and node.is_table and not access(node, inst, Perm.INST_READ):
             return
         if node.param_list:
             read = self.store.read
             if access is None:
-                values = {p.name: "" if p.secured or not p.readable else read(p, inst, now)
-                          for p in node.param_list}
+                values = {
+                    p.name: "" if p.secured or not p.readable else read(p, inst, now) for p in node.param_list
+                }
             else:
-                values = {p.name: "" if p.secured or not p.readable else read(p, inst, now)
-                          for p in node.param_list if access(p, inst, Perm.PARAM_READ)}
+                values = {
+                    p.name: "" if p.secured or not p.readable else read(p, inst, now)
+                    for p in node.param_list
+                    if access(p, inst, Perm.PARAM_READ)
+                }
             if values:
                 out.append((node.instance_path(inst), values))
         if depth <= 1:
@@ -137,8 +151,9 @@ class ModelReader:
         return self.store.read(param, located[1], now)
 
     # -- GetInstances ----------------------------------------------------------------------------------
-    def instances(self, path: PathLike, first_level_only: bool = False, *, now: float,
-                  access: AccessHook | None = None) -> list[tuple[str, dict[str, str]]]:
+    def instances(
+        self, path: PathLike, first_level_only: bool = False, *, now: float, access: AccessHook | None = None
+    ) -> list[tuple[str, dict[str, str]]]:
         """Evaluate one GetInstances ``obj_paths`` entry (usp-protocol.md 11.2).
 
         Returns:
@@ -160,16 +175,29 @@ class ModelReader:
         out.sort(key=lambda item: item[0])
         return out
 
-    def _instance(self, table: ObjectNode, inst: Instances, first_level_only: bool, now: float,
-                  access: AccessHook | None, out: list[tuple[str, dict[str, str]]]) -> None:
+    def _instance(  # noqa: PLR0917
+        self,
+        table: ObjectNode,
+        inst: Instances,
+        first_level_only: bool,
+        now: float,
+        access: AccessHook | None,
+        out: list[tuple[str, dict[str, str]]],
+    ) -> None:
         if access is not None and not access(table, inst, Perm.INST_READ):
             return
         out.append((table.instance_path(inst), self.unique_keys(table, inst, now, access)))
         if not first_level_only:
             self._nested(table, inst, now, access, out)
 
-    def _nested(self, node: ObjectNode, inst: Instances, now: float, access: AccessHook | None,
-                out: list[tuple[str, dict[str, str]]]) -> None:
+    def _nested(
+        self,
+        node: ObjectNode,
+        inst: Instances,
+        now: float,
+        access: AccessHook | None,
+        out: list[tuple[str, dict[str, str]]],
+    ) -> None:
         for child in node.child_list:
             if child.is_table:
                 for number in self.store.instances(child, inst):
@@ -177,17 +205,29 @@ class ModelReader:
             else:
                 self._nested(child, inst, now, access, out)
 
-    def unique_keys(self, table: ObjectNode, inst: Instances, now: float,
-                    access: AccessHook | None = None) -> dict[str, str]:
+    def unique_keys(
+        self, table: ObjectNode, inst: Instances, now: float, access: AccessHook | None = None
+    ) -> dict[str, str]:
         """Every unique-key parameter of one instance (minus those ``access`` hides)."""
         params = table.params
-        return {name: self.store.read(params[name], inst, now) for name in table.key_names
-                if access is None or access(params[name], inst, Perm.PARAM_READ)}
+        return {
+            name: self.store.read(params[name], inst, now)
+            for name in table.key_names
+            if access is None or access(params[name], inst, Perm.PARAM_READ)
+        }
 
     # -- GetSupportedDM --------------------------------------------------------------------------------
-    def supported(self, path: str, first_level_only: bool = False, *, params: bool = True,
-                  commands: bool = True, events: bool = True, unique_keys: bool = True,
-                  access: AccessHook | None = None) -> list[SupportedObject]:
+    def supported(
+        self,
+        path: str,
+        first_level_only: bool = False,
+        *,
+        params: bool = True,
+        commands: bool = True,
+        events: bool = True,
+        unique_keys: bool = True,
+        access: AccessHook | None = None,
+    ) -> list[SupportedObject]:
         """Evaluate one GetSupportedDM ``obj_paths`` entry (usp-protocol.md 11.1).
 
         Raises:
@@ -206,10 +246,9 @@ class ModelReader:
                 if not node.is_table or len(inst) == node.depth:
                     msg = f"{node.path} takes no instance here"
                     raise InvalidPathError(msg, path=path)
-                if isinstance(seg, InstanceNumber):
-                    if seg.number not in self.store.instances(node, inst):
-                        msg = f"{node.instance_path(inst)}{seg.number}. does not exist"
-                        raise InvalidPathError(msg, path=path)
+                if isinstance(seg, InstanceNumber) and seg.number not in self.store.instances(node, inst):
+                    msg = f"{node.instance_path(inst)}{seg.number}. does not exist"
+                    raise InvalidPathError(msg, path=path)
                 inst = (*inst, seg.number if isinstance(seg, InstanceNumber) else 0)
                 continue
             child = node.children.get(seg.text)
@@ -239,21 +278,25 @@ class ModelReader:
             yield from ModelReader._descendants(child)
 
     @staticmethod
-    def _supported_obj(node: ObjectNode, params: bool, commands: bool, events: bool, keys: bool,
-                       access: AccessHook | None) -> SupportedObject:
+    def _supported_obj(  # noqa: PLR0917
+        node: ObjectNode, params: bool, commands: bool, events: bool, keys: bool, access: AccessHook | None
+    ) -> SupportedObject:
         def ok(member: ParamNode | CommandNode | EventNode, perm: Perm) -> bool:
             return access is None or access(member, (), perm)
 
         return SupportedObject(
-            node.path, node,
+            node.path,
+            node,
             tuple(p for p in node.param_list if ok(p, Perm.PARAM_READ)) if params else (),
             tuple(c for c in node.commands.values() if ok(c, Perm.CMD_READ)) if commands else (),
             tuple(e for e in node.events.values() if ok(e, Perm.CMD_READ)) if events else (),
-            node.keys if keys else ())
+            node.keys if keys else (),
+        )
 
     @staticmethod
-    def _leaf_supported(node: ObjectNode, kind: PathKind, name: str, path: str,
-                        access: AccessHook | None) -> SupportedObject:
+    def _leaf_supported(
+        node: ObjectNode, kind: PathKind, name: str, path: str, access: AccessHook | None
+    ) -> SupportedObject:
         member: ParamNode | CommandNode | EventNode | None
         if kind is PathKind.PARAMETER:
             member = node.params.get(name)
@@ -265,14 +308,19 @@ class ModelReader:
         if member is None or (access is not None and not access(member, (), perm)):
             msg = f"{path} is not present in the data model schema"
             raise InvalidPathError(msg, path=path)
-        return SupportedObject(node.path, node,
-                               (member,) if isinstance(member, ParamNode) else (),
-                               (member,) if isinstance(member, CommandNode) else (),
-                               (member,) if isinstance(member, EventNode) else (), ())
+        return SupportedObject(
+            node.path,
+            node,
+            (member,) if isinstance(member, ParamNode) else (),
+            (member,) if isinstance(member, CommandNode) else (),
+            (member,) if isinstance(member, EventNode) else (),
+            (),
+        )
 
     # -- Operate / events ------------------------------------------------------------------------------
-    def commands(self, path: PathLike, *, now: float = 0.0,
-                 access: AccessHook | None = None) -> list[tuple[str, CommandNode, Instances]]:
+    def commands(
+        self, path: PathLike, *, now: float = 0.0, access: AccessHook | None = None
+    ) -> list[tuple[str, CommandNode, Instances]]:
         """Resolve an Operate ``command`` path.
 
         Returns:
@@ -285,7 +333,9 @@ class ModelReader:
         """
         res = self.resolver.resolve(as_path(path), ResolveOp.OPERATE, now)
         leaf = res.leaf or ""
-        return [(f"{node.instance_path(inst)}{leaf}()", node.commands[leaf], inst) for node, inst in res.entries]
+        return [
+            (f"{node.instance_path(inst)}{leaf}()", node.commands[leaf], inst) for node, inst in res.entries
+        ]
 
     # -- transactions and change log -------------------------------------------------------------------
     @contextmanager

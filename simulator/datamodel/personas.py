@@ -27,8 +27,9 @@ class Persona:
 
     __slots__ = ("boot_time", "endpoint_id", "index", "seed")
 
-    def __init__(self, index: int, endpoint_id: str = "", *, boot_time: float = 0.0,
-                 fleet_seed: int = 0) -> None:
+    def __init__(
+        self, index: int, endpoint_id: str = "", *, boot_time: float = 0.0, fleet_seed: int = 0
+    ) -> None:
         self.index = index
         self.endpoint_id = endpoint_id or f"os::00D09E-SIM{index:08d}"
         self.seed = mix(index, fleet_seed) & 0xFFFFFFFF

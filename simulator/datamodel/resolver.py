@@ -74,8 +74,9 @@ class Resolution:
 
     __slots__ = ("entries", "kind", "leaf", "pending", "search")
 
-    def __init__(self, kind: PathKind, entries: list[Entry], pending: bool, leaf: str | None,
-                 search: bool) -> None:
+    def __init__(
+        self, kind: PathKind, entries: list[Entry], pending: bool, leaf: str | None, search: bool
+    ) -> None:
         self.kind = kind
         self.entries = entries
         self.pending = pending
@@ -111,7 +112,8 @@ class Resolver:
         text, kind, segs = expr.text, expr.kind, expr.segments
         self._check_kind(op, kind, text)
         if not segs or segs[0] != Name(self.schema.root.name):
-            raise InvalidPathError("Path is not present in the data model schema", path=text)
+            msg = "Path is not present in the data model schema"
+            raise InvalidPathError(msg, path=text)
         body = segs[1:-1] if kind is not PathKind.OBJECT else segs[1:]
         entries: list[Entry] = [(self.schema.root, ())]
         pending = False
@@ -163,17 +165,24 @@ class Resolver:
     @staticmethod
     def _check_kind(op: ResolveOp, kind: PathKind, text: str) -> None:
         if op is ResolveOp.GET and kind in (PathKind.COMMAND, PathKind.EVENT):
-            raise InvalidPathError("Get does not accept command or event paths", path=text)
+            msg = "Get does not accept command or event paths"
+            raise InvalidPathError(msg, path=text)
         if kind is not PathKind.OBJECT:
             if op in (ResolveOp.SET, ResolveOp.GET_INSTANCES):
-                raise NotATableError("Path is not an object path", path=text) if op is ResolveOp.GET_INSTANCES \
+                raise (
+                    NotATableError("Path is not an object path", path=text)
+                    if op is ResolveOp.GET_INSTANCES
                     else NotATableError("Set needs an object or instance path", path=text)
+                )
             if op is ResolveOp.ADD:
-                raise NotCreatableError("Add needs a table path", path=text)
+                msg = "Add needs a table path"
+                raise NotCreatableError(msg, path=text)
             if op is ResolveOp.DELETE:
-                raise ObjectNotFoundError("Delete needs an object instance path", path=text)
+                msg = "Delete needs an object instance path"
+                raise ObjectNotFoundError(msg, path=text)
         if op is ResolveOp.OPERATE and kind is not PathKind.COMMAND:
-            raise CommandFailureError("Operate path is not a command", path=text)
+            msg = "Operate path is not a command"
+            raise CommandFailureError(msg, path=text)
 
     @staticmethod
     def _check_target(op: ResolveOp, res: Resolution, text: str, expr: PathExpr) -> None:
@@ -181,17 +190,23 @@ class Resolver:
             return
         if op is ResolveOp.ADD and not res.pending:
             if isinstance(expr.segments[-1], InstanceNumber | Wildcard | SearchExpr):
-                raise ObjectNotCreatedError("Add path ends in an instance selector", path=text)
-            raise NotATableError("Add path is not a multi-instance object", path=text)
-        if op is ResolveOp.DELETE and (res.pending or not isinstance(
-                expr.segments[-1], InstanceNumber | Wildcard | SearchExpr)):
-            raise ObjectNotFoundError("Delete needs an object instance path", path=text)
+                msg = "Add path ends in an instance selector"
+                raise ObjectNotCreatedError(msg, path=text)
+            msg = "Add path is not a multi-instance object"
+            raise NotATableError(msg, path=text)
+        if op is ResolveOp.DELETE and (
+            res.pending or not isinstance(expr.segments[-1], InstanceNumber | Wildcard | SearchExpr)
+        ):
+            msg = "Delete needs an object instance path"
+            raise ObjectNotFoundError(msg, path=text)
         if op is ResolveOp.SET and res.pending:
-            raise InvalidPathError("Set needs an instance of the table, not the table", path=text)
+            msg = "Set needs an instance of the table, not the table"
+            raise InvalidPathError(msg, path=text)
 
     # -- segment steps ---------------------------------------------------------------------------------
-    def _descend(self, shape: ObjectNode | None, entries: list[Entry], name: str, mixed: bool,
-                  text: str) -> tuple[ObjectNode | None, list[Entry]]:
+    def _descend(
+        self, shape: ObjectNode | None, entries: list[Entry], name: str, mixed: bool, text: str
+    ) -> tuple[ObjectNode | None, list[Entry]]:
         if not mixed and shape is not None:
             child = shape.children.get(name)
             if child is None:
@@ -203,7 +218,9 @@ class Resolver:
             out = [e for e in out if not e[0].is_table]  # keep the walk shape-consistent
         return None, out
 
-    def _number(self, entries: list[Entry], number: int, op: ResolveOp, search: bool, text: str) -> list[Entry]:
+    def _number(
+        self, entries: list[Entry], number: int, op: ResolveOp, search: bool, text: str
+    ) -> list[Entry]:
         store = self.store
         out = [(t, (*i, number)) for t, i in entries if number in store.instances(t, i)]
         if not out and entries and not search and op is not ResolveOp.DELETE:
@@ -212,8 +229,9 @@ class Resolver:
             raise _not_found(op, text, msg)
         return out
 
-    def _follow(self, entries: list[Entry], seg: ReferenceFollow, mixed: bool, text: str,
-                now: float) -> list[Entry]:
+    def _follow(
+        self, entries: list[Entry], seg: ReferenceFollow, mixed: bool, text: str, now: float
+    ) -> list[Entry]:
         out: list[Entry] = []
         for node, inst in entries:
             param = node.params.get(seg.name)
@@ -233,7 +251,7 @@ class Resolver:
         refs = [v.strip() for v in value.split(",")] if param.type.is_list else [value]
         if index != ALL:
             assert isinstance(index, int)
-            refs = refs[index - 1:index] if 0 < index <= len(refs) else []
+            refs = refs[index - 1 : index] if 0 < index <= len(refs) else []
         out = []
         for ref in refs:
             located = self.locate(ref)
@@ -262,8 +280,15 @@ class Resolver:
             node, pending = child, child.is_table
         return None if pending else (node, inst)
 
-    def _leaf(self, shape: ObjectNode | None, entries: list[Entry], kind: PathKind, leaf: str, mixed: bool,
-              text: str) -> list[Entry]:
+    def _leaf(  # noqa: PLR0917
+        self,
+        shape: ObjectNode | None,
+        entries: list[Entry],
+        kind: PathKind,
+        leaf: str,
+        mixed: bool,
+        text: str,
+    ) -> list[Entry]:
         attr = {PathKind.PARAMETER: "params", PathKind.COMMAND: "commands"}.get(kind, "events")
         if not mixed and shape is not None:
             node = shape
@@ -275,8 +300,9 @@ class Resolver:
         return [(n, i) for n, i in entries if leaf in getattr(n, attr)]
 
     # -- search expressions ----------------------------------------------------------------------------
-    def _search(self, shape: ObjectNode | None, entries: list[Entry], seg: SearchExpr, text: str,
-                now: float) -> list[Entry]:
+    def _search(
+        self, shape: ObjectNode | None, entries: list[Entry], seg: SearchExpr, text: str, now: float
+    ) -> list[Entry]:
         table = shape if shape is not None else entries[0][0] if entries else None
         if table is None:
             return entries
@@ -313,7 +339,9 @@ class Resolver:
             else:
                 child = node.children.get(step.text)
                 if child is None or child.is_table:
-                    msg = f"{step.text} is not a single-instance sub-object of {node.path} (no tables in [...])"
+                    msg = (
+                        f"{step.text} is not a single-instance sub-object of {node.path} (no tables in [...])"
+                    )
                     raise InvalidPathError(msg, path=text)
                 node = child
         assert param is not None

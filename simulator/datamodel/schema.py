@@ -53,13 +53,39 @@ class _Frozen:
 class ParamNode(_Frozen):
     """A supported parameter (also used for command/event arguments, with ``mandatory``)."""
 
-    __slots__ = ("access", "counts", "default", "id", "mandatory", "name", "obj", "path", "readable",
-                 "reference", "secured", "strong", "type", "units", "value_change_ignore", "writable")
+    __slots__ = (
+        "access",
+        "counts",
+        "default",
+        "id",
+        "mandatory",
+        "name",
+        "obj",
+        "path",
+        "readable",
+        "reference",
+        "secured",
+        "strong",
+        "type",
+        "units",
+        "value_change_ignore",
+        "writable",
+    )
 
-    def __init__(self, name: str, type_: TypeSpec, access: ParamAccess, default: str | Generator, *,
-                 value_change_ignore: bool = False, secured: bool = False,
-                 reference: tuple[str, ...] = (), strong: bool = False, units: str = "",
-                 mandatory: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        type_: TypeSpec,
+        access: ParamAccess,
+        default: str | Generator,
+        *,
+        value_change_ignore: bool = False,
+        secured: bool = False,
+        reference: tuple[str, ...] = (),
+        strong: bool = False,
+        units: str = "",
+        mandatory: bool = False,
+    ) -> None:
         self.id = -1
         self.name = name
         self.path = name
@@ -87,8 +113,9 @@ class CommandNode(_Frozen):
 
     __slots__ = ("id", "input", "is_async", "name", "obj", "output", "path")
 
-    def __init__(self, name: str, is_async: bool, input_: dict[str, ParamNode],
-                 output: dict[str, ParamNode]) -> None:
+    def __init__(
+        self, name: str, is_async: bool, input_: dict[str, ParamNode], output: dict[str, ParamNode]
+    ) -> None:
         self.id = -1
         self.name = name
         """Name without the ``()``."""
@@ -132,9 +159,27 @@ class ObjectNode(_Frozen):
         key_names: every parameter named in some key set, in order.
     """
 
-    __slots__ = ("access", "child_list", "children", "commands", "depth", "events", "id", "is_table",
-                 "key_names", "keys", "max_entries", "name", "num_entries", "param_list", "params",
-                 "parent", "parts", "path", "tables")
+    __slots__ = (
+        "access",
+        "child_list",
+        "children",
+        "commands",
+        "depth",
+        "events",
+        "id",
+        "is_table",
+        "key_names",
+        "keys",
+        "max_entries",
+        "name",
+        "num_entries",
+        "param_list",
+        "params",
+        "parent",
+        "parts",
+        "path",
+        "tables",
+    )
 
     def __init__(self, name: str, path: str, parent: ObjectNode | None, is_table: bool) -> None:
         self.id = -1
@@ -200,9 +245,16 @@ class Schema(_Frozen):
 
     __slots__ = ("by_path", "initial_tables", "initial_values", "name", "nodes", "root", "source", "uri")
 
-    def __init__(self, name: str, uri: str, root: ObjectNode, nodes: list[Any],
-                 initial_tables: dict[tuple[int, Instances], tuple[int, ...]],
-                 initial_values: dict[tuple[int, Instances], str | Generator], source: str) -> None:
+    def __init__(  # noqa: PLR0917
+        self,
+        name: str,
+        uri: str,
+        root: ObjectNode,
+        nodes: list[Any],
+        initial_tables: dict[tuple[int, Instances], tuple[int, ...]],
+        initial_values: dict[tuple[int, Instances], str | Generator],
+        source: str,
+    ) -> None:
         self.name = name
         self.uri = uri
         self.root = root

@@ -59,7 +59,7 @@ class InstanceStore:
         persona: the agent identity generators read.
     """
 
-    __slots__ = ("_changes", "_journal", "_tables", "_values", "persona", "schema", "track_changes")
+    __slots__ = ("_changes", "_depth", "_journal", "_tables", "_values", "persona", "schema", "track_changes")
 
     def __init__(self, schema: Schema, persona: Persona, *, track_changes: bool = True) -> None:
         self.schema = schema
@@ -68,6 +68,7 @@ class InstanceStore:
         self._values: dict[tuple[int, Instances], str | Generator] | None = None
         self._tables: dict[tuple[int, Instances], tuple[int, ...]] = schema.initial_tables
         self._journal: list[tuple[Any, ...]] | None = None
+        self._depth = 0
         self._changes: list[Change] | None = None
 
     # -- reads -----------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ class InstanceStore:
             if value is None:
                 value = param.default
         if value.__class__ is str:
-            return value  # type: ignore[return-value]
+            return value
         return value.value(self.persona, inst, now)  # type: ignore[union-attr]
 
     def is_stored(self, param: ParamNode, inst: Instances) -> bool:
@@ -114,7 +115,9 @@ class InstanceStore:
         return self._values is not None and (param.id, inst) in self._values
 
     # -- writes ----------------------------------------------------------------------------------------
-    def write(self, param: ParamNode, inst: Instances, value: str | Generator, path: str | None = None) -> None:
+    def write(
+        self, param: ParamNode, inst: Instances, value: str | Generator, path: str | None = None
+    ) -> None:
         """Store ``value`` (already validated and normalised); log a VALUE change when ``path`` is given."""
         if self._values is None:
             self._values = {}
@@ -131,7 +134,7 @@ class InstanceStore:
         key = (table.id, parent)
         self._set_table(key, tuple(sorted((*self._tables.get(key, ()), number))))
         depth = len(inst)
-        for (pid, pinst) in self.schema.initial_values:
+        for pid, pinst in self.schema.initial_values:
             if pinst[:depth] == inst:
                 param = self.schema.nodes[pid]
                 assert isinstance(param, ParamNode) and param.obj is not None
@@ -188,6 +191,7 @@ class InstanceStore:
         """Open (or nest) a transaction; returns the marker ``rollback`` needs."""
         if self._journal is None:
             self._journal = []
+        self._depth += 1
         return len(self._journal), len(self._changes or ())
 
     def rollback(self, mark: tuple[int, int]) -> None:
@@ -202,11 +206,14 @@ class InstanceStore:
             else:
                 target[key] = old
         if self._changes is not None:
-            del self._changes[mark[1]:]
-        if mark[0] == 0:
-            self._journal = None
+            del self._changes[mark[1] :]
+        self._end()
 
     def release(self, mark: tuple[int, int]) -> None:
         """Close the transaction opened at ``mark`` keeping its changes (outermost: drop the journal)."""
-        if mark[0] == 0:
+        self._end()
+
+    def _end(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
             self._journal = None

@@ -20,8 +20,18 @@ from simulator.usp.errors import InvalidTypeError, InvalidValueError
 UNKNOWN_TIME = "0001-01-01T00:00:00Z"
 """TR-106 "unknown time"."""
 
-BASE_TYPES = ("string", "boolean", "int", "unsignedInt", "long", "unsignedLong", "dateTime", "base64",
-              "hexBinary", "decimal")
+BASE_TYPES = (
+    "string",
+    "boolean",
+    "int",
+    "unsignedInt",
+    "long",
+    "unsignedLong",
+    "dateTime",
+    "base64",
+    "hexBinary",
+    "decimal",
+)
 """The primitive TR-181 types (GetSupportedDM ParamValueType)."""
 
 _INT_BOUNDS = {
@@ -30,8 +40,15 @@ _INT_BOUNDS = {
     "long": (-(2**63), 2**63 - 1),
     "unsignedLong": (0, 2**64 - 1),
 }
-_DEFAULTS = {"boolean": "false", "int": "0", "unsignedInt": "0", "long": "0", "unsignedLong": "0",
-             "dateTime": UNKNOWN_TIME, "decimal": "0"}
+_DEFAULTS = {
+    "boolean": "false",
+    "int": "0",
+    "unsignedInt": "0",
+    "long": "0",
+    "unsignedLong": "0",
+    "dateTime": UNKNOWN_TIME,
+    "decimal": "0",
+}
 
 # Named TR-181 data types -> (base type, extra attributes). "syntax" names a validator below.
 NAMED_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -49,8 +66,7 @@ NAMED_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
     "UUID": ("string", {"max_length": 36, "syntax": "uuid"}),
 }
 
-_DATETIME_RE = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?(Z|[+-]\d\d:\d\d)?\Z")
+_DATETIME_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?(Z|[+-]\d\d:\d\d)?\Z")
 _MAC_RE = re.compile(r"(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\Z")
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})*\Z")
@@ -126,14 +142,37 @@ class TypeSpec:
         is_list: True for comma-separated lists.
     """
 
-    __slots__ = ("base", "enum", "hi", "is_list", "lo", "max_items", "max_length", "min_items",
-                 "min_length", "name", "pattern", "syntax")
+    __slots__ = (
+        "base",
+        "enum",
+        "hi",
+        "is_list",
+        "lo",
+        "max_items",
+        "max_length",
+        "min_items",
+        "min_length",
+        "name",
+        "pattern",
+        "syntax",
+    )
 
-    def __init__(self, name: str, base: str, *, is_list: bool = False, enum: tuple[str, ...] | None = None,
-                 lo: int | Decimal | None = None, hi: int | Decimal | None = None,
-                 min_length: int | None = None, max_length: int | None = None, pattern: str | None = None,
-                 min_items: int | None = None, max_items: int | None = None,
-                 syntax: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        base: str,
+        *,
+        is_list: bool = False,
+        enum: tuple[str, ...] | None = None,
+        lo: int | Decimal | None = None,
+        hi: int | Decimal | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        min_items: int | None = None,
+        max_items: int | None = None,
+        syntax: str | None = None,
+    ) -> None:
         if base not in BASE_TYPES:
             msg = f"unknown base type {base!r}"
             raise ValueError(msg)
@@ -177,7 +216,8 @@ class TypeSpec:
             items = [] if text.strip() == "" else [item.strip() for item in text.split(",")]
             n = len(items)
             if (self.min_items is not None and n < self.min_items) or (
-                    self.max_items is not None and n > self.max_items):
+                self.max_items is not None and n > self.max_items
+            ):
                 msg = f"list has {n} items; expected {self.min_items or 0}..{self.max_items or 'any'}"
                 raise InvalidValueError(msg)
             out = ",".join(self._normalize_item(item) for item in items)

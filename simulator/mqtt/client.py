@@ -39,7 +39,7 @@ from simulator.mqtt.packets import (
 )
 from simulator.mqtt.properties import EMPTY_PROPERTIES, Properties
 from simulator.mqtt.stream import DEFAULT_MAXIMUM_PACKET_SIZE, StreamDecoder
-from simulator.mqtt.wire import encode_packet, encode_publish
+from simulator.mqtt.wire import encode_packet
 
 __all__ = ["ClientState", "MqttClient", "MqttClientSettings", "TopicLike"]
 
@@ -66,7 +66,6 @@ _TRANSITIONS: dict[ClientState, frozenset[ClientState]] = {
 _CONNECTED = ClientState.CONNECTED
 _CLOSED = ClientState.CLOSED
 _SUBSCRIBE, _UNSUBSCRIBE = 8, 10  # markers for non-PUBLISH packet ids awaiting an ack
-_NO_PROPERTIES = b"\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +135,16 @@ class MqttClient:
         "_next_id",
         "_out",
         "_ping_sent",
+        "_props_block",
+        "_props_key",
         "_queued",
         "_retain_ok",
         "_send_maximum",
         "_server_max_packet",
         "_started",
         "_state",
+        "_topic",
+        "_topic_head",
         "_v5",
         "settings",
     )
@@ -175,6 +178,10 @@ class MqttClient:
         self._max_qos = 2
         self._retain_ok = True
         self._server_max_packet: int | None = None
+        self._topic = ""
+        self._topic_head = b""
+        self._props_key: tuple[str | None, str | None] = (None, None)
+        self._props_block = b"\x00"
 
     # ----------------------------------------------------------------------------------- introspection
 
@@ -192,6 +199,11 @@ class MqttClient:
     def keep_alive(self) -> int:
         """Effective keep-alive: the CONNACK Server Keep Alive if sent, else ours (section 3.2.2.3.14)."""
         return self._keep_alive
+
+    @property
+    def ping_outstanding(self) -> bool:
+        """True between sending PINGREQ and receiving PINGRESP."""
+        return self._ping_sent is not None
 
     @property
     def inflight(self) -> int:
@@ -290,30 +302,67 @@ class MqttClient:
         if self._state is not _CONNECTED:
             msg = f"cannot publish in state {self._state.name}"
             raise MqttStateError(msg)
-        qos = min(qos, self._max_qos)
-        if qos not in (0, 1):
-            msg = f"QoS {qos} publishing is not supported"
-            raise MqttStateError(msg)
-        block = None
+        # Strategy: an agent publishes to few topics with the same Response Topic and Content Type,
+        # so the encoded topic and property block of the previous PUBLISH are reused when unchanged.
+        if topic != self._topic:
+            if "+" in topic or "#" in topic:
+                msg = f"topic name contains wildcards: {topic!r} [MQTT-3.3.2-2]"
+                raise MqttProtocolError(msg, ReasonCode.TOPIC_NAME_INVALID)
+            self._topic_head = encode_string(topic)
+            self._topic = topic
+        head = self._topic_head
         if self._v5:
-            if (
-                response_topic is None
-                and content_type is None
-                and correlation_data is None
-                and not user_properties
-            ):
-                block = _NO_PROPERTIES
+            if correlation_data is None and not user_properties:
+                key = (response_topic, content_type)
+                if key != self._props_key:
+                    self._props_block = _publish_properties(response_topic, content_type, None, ())
+                    self._props_key = key
+                block = self._props_block
             else:
                 block = _publish_properties(response_topic, content_type, correlation_data, user_properties)
-        packet_id = self._allocate_id() if qos else None
-        data = encode_publish(topic, payload, qos, retain and self._retain_ok, False, packet_id, block)
+        else:
+            block = b""
+        first = 0x31 if retain and self._retain_ok else 0x30
+        if qos:
+            return self._publish_qos1(first, head, block, payload, qos, now)
+        size = len(head) + len(block) + len(payload)
+        if size < 128:
+            data = bytes((first, size)) + head + block + payload
+        else:
+            data = bytes((first,)) + encode_varint(size) + head + block + payload
         if self._server_max_packet is not None and len(data) > self._server_max_packet:
-            msg = f"PUBLISH of {len(data)} bytes exceeds the broker's maximum {self._server_max_packet}"
-            raise MqttProtocolError(msg, ReasonCode.PACKET_TOO_LARGE)
-        if packet_id is None:
-            self._out += data
-            self._last_sent = now
+            self._too_large(len(data))
+        self._out += data
+        self._last_sent = now
+        return None
+
+    def _too_large(self, size: int) -> None:
+        msg = f"PUBLISH of {size} bytes exceeds the broker's Maximum Packet Size {self._server_max_packet}"
+        raise MqttProtocolError(msg, ReasonCode.PACKET_TOO_LARGE)
+
+    def _publish_qos1(  # noqa: PLR0917 - private hot path
+        self, first: int, head: bytes, block: bytes, payload: bytes, qos: int, now: float
+    ) -> int | None:
+        qos = min(qos, self._max_qos)
+        if qos == 0:
+            size = len(head) + len(block) + len(payload)
+            self._send(bytes((first,)) + encode_varint(size) + head + block + payload, now)
             return None
+        if qos != 1:
+            msg = f"QoS {qos} publishing is not supported"
+            raise MqttStateError(msg)
+        packet_id = self._allocate_id()
+        size = len(head) + 2 + len(block) + len(payload)
+        data = (
+            bytes((first | 0x02,))
+            + encode_varint(size)
+            + head
+            + packet_id.to_bytes(2, "big")
+            + block
+            + payload
+        )
+        if self._server_max_packet is not None and len(data) > self._server_max_packet:
+            self._too_large(len(data))
         self._awaiting_map()[packet_id] = data
         if self._inflight < self._send_maximum:
             self._inflight += 1
@@ -458,20 +507,41 @@ class MqttClient:
         state = self._state
         if state is not _CONNECTED and state is not ClientState.CONNECTING:
             return []
-        decoder = self._decoder
-        decoder.feed(data)
         events: list[Event] = []
         try:
-            while (packet := decoder.next_packet()) is not None:
-                if type(packet) is Publish and self._state is _CONNECTED:
-                    self._on_publish(packet, now, events)
-                else:
-                    self._on_packet(packet, now, events)
-                    if self._state is _CLOSED:
-                        break
+            packets = self._decoder.feed(data)
+        except MqttProtocolError as exc:
+            try:
+                self._handle(exc.packets, now, events)  # type: ignore[arg-type]
+            except MqttProtocolError as inner:
+                exc = inner
+            if self._state is not _CLOSED:
+                self._violation(exc, now, events)
+            return events
+        if (
+            len(packets) == 1
+            and type(packet := packets[0]) is Publish
+            and state is _CONNECTED
+            and not packet.qos
+            and packet.properties.topic_alias is None
+        ):
+            # Hot path: one QoS 0 message per read (TR-369 request or response).
+            events.append(make_message_received(packet))
+            return events
+        try:
+            self._handle(packets, now, events)
         except MqttProtocolError as exc:
             self._violation(exc, now, events)
         return events
+
+    def _handle(self, packets: Sequence[Packet], now: float, events: list[Event]) -> None:
+        for packet in packets:
+            if self._state is _CLOSED:
+                return
+            if type(packet) is Publish and self._state is _CONNECTED:
+                self._on_publish(packet, now, events)
+            else:
+                self._on_packet(packet, now, events)
 
     def _on_publish(self, packet: Publish, now: float, events: list[Event]) -> None:
         if packet.properties is not EMPTY_PROPERTIES and packet.properties.topic_alias is not None:

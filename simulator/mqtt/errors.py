@@ -111,6 +111,9 @@ class MqttProtocolError(MqttError):
             sends it in the DISCONNECT that closes the connection (MQTT 5.0 section 4.13).
     """
 
+    packets: tuple[object, ...] = ()
+    """From ``StreamDecoder.feed``: the complete packets that preceded the bad one in that read."""
+
     def __init__(self, message: str, reason_code: int = ReasonCode.MALFORMED_PACKET) -> None:
         super().__init__(message)
         self.reason_code = int(reason_code)

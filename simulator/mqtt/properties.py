@@ -311,6 +311,7 @@ _SET_CONTENT_TYPE = _SETTERS["content_type"]
 _SET_RESPONSE_TOPIC = _SETTERS["response_topic"]
 _SET_CORRELATION_DATA = _SETTERS["correlation_data"]
 _SET_USER_PROPERTIES = _SETTERS["user_properties"]
+_SET_TOPIC_ALIAS = _SETTERS["topic_alias"]
 
 
 def decode_publish_properties(buf: bytes, pos: int) -> tuple[Properties, int]:
@@ -328,29 +329,40 @@ def decode_publish_properties(buf: bytes, pos: int) -> tuple[Properties, int]:
     content_type = response_topic = correlation_data = None
     user: list[tuple[str, str]] | None = None
     i = start
-    while i < end:
-        pid = buf[i]
-        if pid == 0x03 and content_type is None:
-            content_type, i = decode_string(buf, i + 1)
-        elif pid == 0x08 and response_topic is None:
-            response_topic, i = decode_string(buf, i + 1)
-            if "+" in response_topic or "#" in response_topic:
-                break  # let the general decoder raise the precise error
-        elif pid == 0x09 and correlation_data is None:
-            correlation_data, i = decode_binary(buf, i + 1)
-        elif pid == 0x26:
-            key, i = decode_string(buf, i + 1)
-            value, i = decode_string(buf, i)
-            if user is None:
-                user = []
-            user.append((key, value))
-        else:
-            break
-        if i > end:
-            break
+    try:
+        while i < end:
+            pid = buf[i]
+            if pid in (0x03, 0x08):
+                j = i + 3
+                i = j + ((buf[i + 1] << 8) | buf[i + 2])
+                text = buf[j:i].decode()
+                if "\x00" in text:
+                    i = -1
+                elif pid == 0x03 and content_type is None:
+                    content_type = text
+                elif pid == 0x08 and response_topic is None and "+" not in text and "#" not in text:
+                    response_topic = text
+                else:
+                    i = -1
+            elif pid == 0x09 and correlation_data is None:
+                correlation_data, i = decode_binary(buf, i + 1)
+            elif pid == 0x26:
+                key, i = decode_string(buf, i + 1)
+                value, i = decode_string(buf, i)
+                if user is None:
+                    user = []
+                user.append((key, value))
+            else:
+                i = -1
+            if i < 0 or i > end:
+                break
+    except (IndexError, UnicodeDecodeError, MqttProtocolError):
+        i = -1
     if i != end:
+        # Anything unusual (other properties, bad strings, repeats): the general decoder decides.
         return decode_properties(buf, pos, PacketType.PUBLISH)
     obj: Properties = _new(Properties)
+    _SET_TOPIC_ALIAS(obj, None)  # read on every delivery: keep it off the __getattr__ path
     if content_type is not None:
         _SET_CONTENT_TYPE(obj, content_type)
     if response_topic is not None:

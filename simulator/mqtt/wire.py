@@ -272,7 +272,13 @@ def _decode_publish(flags: int, body: bytes, version: int) -> Publish:
     if dup and not qos:
         msg = "DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]"
         raise _malformed(msg)
-    topic, pos = decode_string(body, 0)
+    try:
+        pos = 2 + ((body[0] << 8) | body[1])
+        topic = body[2:pos].decode()
+    except (IndexError, UnicodeDecodeError):
+        topic, pos = decode_string(body, 0)  # raises the precise error
+    if pos > len(body) or "\x00" in topic:
+        topic, pos = decode_string(body, 0)  # raises the precise error
     if "+" in topic or "#" in topic:
         msg = f"topic name contains wildcards: {topic!r} [MQTT-3.3.2-2]"
         raise MqttProtocolError(msg, ReasonCode.TOPIC_NAME_INVALID)

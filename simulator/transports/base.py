@@ -15,7 +15,6 @@ Exception hierarchy::
 
 from __future__ import annotations
 
-import asyncio
 import random
 import ssl
 from collections.abc import Callable
@@ -361,4 +360,3 @@ class Transport(Protocol):
     def abort(self) -> None:
         """Drop the connection at once, without any goodbye."""
         ...
-

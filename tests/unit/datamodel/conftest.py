@@ -25,12 +25,22 @@ def dm(usp_minimal_schema: Schema) -> DataModel:
     # the 4.4 example DM: subscriptions 1 and 4, a second controller
     model.add("Device.LocalAgent.Controller.", {"EndpointID": "proto::other"}, now=0)
     model.add("Device.LocalAgent.Controller.2.MTP.", {"Protocol": "WebSocket"}, now=0)
-    model.add("Device.LocalAgent.Subscription.", {"ID": "boot", "Enable": "true", "NotifType": "Event",
-                                                  "Recipient": "Device.LocalAgent.Controller.1"}, now=0)
+    model.add(
+        "Device.LocalAgent.Subscription.",
+        {"ID": "boot", "Enable": "true", "NotifType": "Event", "Recipient": "Device.LocalAgent.Controller.1"},
+        now=0,
+    )
     for n in (2, 3, 4):
-        model.add("Device.LocalAgent.Subscription.", {"ID": f"vc{n - 3}" if n == 4 else f"tmp{n}",
-                                                      "NotifType": "ValueChange", "NotifExpiration": "30",
-                                                      "Recipient": "Device.LocalAgent.Controller.1"}, now=0)
+        model.add(
+            "Device.LocalAgent.Subscription.",
+            {
+                "ID": f"vc{n - 3}" if n == 4 else f"tmp{n}",
+                "NotifType": "ValueChange",
+                "NotifExpiration": "30",
+                "Recipient": "Device.LocalAgent.Controller.1",
+            },
+            now=0,
+        )
     model.delete("Device.LocalAgent.Subscription.2.")
     model.delete("Device.LocalAgent.Subscription.3.")
     model.drain_changes()

@@ -11,7 +11,12 @@ import pytest
 import yaml
 
 from simulator.datamodel.bbf import BbfImportError, import_bbf_xml, main_import, write_yaml
+from simulator.datamodel.editing import DataModel
 from simulator.datamodel.errors import SimulatorError
+from simulator.datamodel.loader import load_schema
+from simulator.datamodel.personas import Persona
+from simulator.datamodel.schema import CommandNode, ObjAccess, ObjectNode, ParamNode
+from simulator.usp.errors import UspError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini-usp-full.xml"
@@ -91,10 +96,12 @@ def test_root_object_commands_and_events(mini: dict[str, Any]) -> None:
             },
         },
         "events": {
-            "Boot!": {"args": {
-                "CommandKey": {"type": "string"},
-                "Cause": {"type": "string", "enum": ["LocalReboot", "RemoteReboot"]},
-            }},
+            "Boot!": {
+                "args": {
+                    "CommandKey": {"type": "string"},
+                    "Cause": {"type": "string", "enum": ["LocalReboot", "RemoteReboot"]},
+                }
+            },
             "Tick!": {},
         },
     }
@@ -112,12 +119,22 @@ def test_read_write_table_with_keys_and_typed_parameters(mini: dict[str, Any]) -
         "Alias": {"type": "Alias", "access": "readWrite"},
         "Enable": {"type": "boolean", "access": "readWrite", "default": "false"},
         "Name": {"type": "string", "access": "writeOnceReadOnly", "min_length": 1, "max_length": 32},
-        "Owner": {"type": "string", "access": "readWrite", "reference": ["Device.Port.{i}."], "strong": True,
-                  "default": ""},
+        "Owner": {
+            "type": "string",
+            "access": "readWrite",
+            "reference": ["Device.Port.{i}."],
+            "strong": True,
+            "default": "",
+        },
         # the type="object" default wins over the factory default; the deleted enumeration is gone
         "Mode": {"type": "string", "access": "readWrite", "enum": ["Auto", "Manual"], "default": "Auto"},
-        "Tags": {"type": "list<string>", "access": "readWrite", "min_items": 0, "max_items": 8,
-                 "max_length": 256},
+        "Tags": {
+            "type": "list<string>",
+            "access": "readWrite",
+            "min_items": 0,
+            "max_items": 8,
+            "max_length": 256,
+        },
         # two ranges [1,13] and [36,165]: the format has one range, so the envelope
         "Channels": {"type": "list<unsignedInt>", "range": [1, 165]},
         "Secret": {"type": "string", "access": "readWrite", "max_length": 64, "secured": True},
@@ -145,12 +162,16 @@ def test_read_only_table_with_functional_key_and_event_argument_objects(mini: di
         "keys": [["Name"]],
         "max_entries": 4,
         "params": {"Name": {"type": "string", "max_length": 16}},
-        "events": {"LinkChange!": {"args": {"Up": {"type": "boolean"}, "Peer.{i}.MAC": {"type": "MACAddress"}}}},
+        "events": {
+            "LinkChange!": {"args": {"Up": {"type": "boolean"}, "Peer.{i}.MAC": {"type": "MACAddress"}}}
+        },
     }
 
 
 def test_enumeration_without_empty_value_gets_a_valid_synthesized_default(tmp_path: Path) -> None:
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
   <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
       <parameter name="Status" access="readOnly">
@@ -160,32 +181,43 @@ def test_enumeration_without_empty_value_gets_a_valid_synthesized_default(tmp_pa
         <syntax><unsignedInt><range minInclusive="30" maxInclusive="3600"/></unsignedInt></syntax>
       </parameter>
       <parameter name="Bad" access="readWrite">
-        <syntax><unsignedInt><range maxInclusive="10"/></unsignedInt><default type="object" value="99"/></syntax>
+        <syntax><unsignedInt><range maxInclusive="10"/></unsignedInt>
+          <default type="object" value="99"/></syntax>
       </parameter>
     </object>
   </model>
 </dm:document>
-""")
+""",
+    )
     params = import_bbf_xml(path)["objects"]["Device."]["params"]
     assert params["Status"] == {"type": "string", "enum": ["Up", "Down"], "default": "Up"}
-    assert params["Interval"] == {"type": "unsignedInt", "access": "readWrite", "range": [30, 3600], "default": "30"}
+    assert params["Interval"] == {
+        "type": "unsignedInt",
+        "access": "readWrite",
+        "range": [30, 3600],
+        "default": "30",
+    }
     # a BBF default outside its own range is dropped; the implicit 0 is valid, so nothing is declared
     assert params["Bad"] == {"type": "unsignedInt", "access": "readWrite", "range": [None, 10]}
 
 
 def test_relative_path_references_resolve_to_existing_tables(tmp_path: Path) -> None:
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
   <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1"/>
     <object name="Device.WiFi." access="readOnly" minEntries="1" maxEntries="1"/>
     <object name="Device.WiFi.Radio.{i}." access="readOnly" minEntries="0" maxEntries="unbounded"/>
     <object name="Device.WiFi.SSID.{i}." access="readWrite" minEntries="0" maxEntries="unbounded">
       <parameter name="LowerLayers" access="readWrite">
-        <syntax><list/><string><pathRef refType="strong" targetParent="#.Radio. .Missing." targetType="row"/></string>
+        <syntax><list/><string>
+          <pathRef refType="strong" targetParent="#.Radio. .Missing." targetType="row"/></string>
         </syntax>
       </parameter>
       <parameter name="Absolute" access="readWrite">
-        <syntax><string><pathRef refType="weak" targetParent="Device.WiFi.Radio." targetType="row"/></string></syntax>
+        <syntax><string>
+          <pathRef refType="weak" targetParent="Device.WiFi.Radio." targetType="row"/></string></syntax>
       </parameter>
       <parameter name="AnyPath" access="readWrite">
         <syntax><string><pathRef refType="weak" targetType="any"/></string></syntax>
@@ -193,16 +225,27 @@ def test_relative_path_references_resolve_to_existing_tables(tmp_path: Path) -> 
     </object>
   </model>
 </dm:document>
-""")
+""",
+    )
     params = import_bbf_xml(path)["objects"]["Device.WiFi.SSID.{i}."]["params"]
-    assert params["LowerLayers"] == {"type": "list<string>", "access": "readWrite",
-                                     "reference": ["Device.WiFi.Radio.{i}."], "strong": True}
-    assert params["Absolute"] == {"type": "string", "access": "readWrite", "reference": ["Device.WiFi.Radio.{i}."]}
+    assert params["LowerLayers"] == {
+        "type": "list<string>",
+        "access": "readWrite",
+        "reference": ["Device.WiFi.Radio.{i}."],
+        "strong": True,
+    }
+    assert params["Absolute"] == {
+        "type": "string",
+        "access": "readWrite",
+        "reference": ["Device.WiFi.Radio.{i}."],
+    }
     assert params["AnyPath"] == {"type": "string", "access": "readWrite"}
 
 
 def test_num_entries_is_written_only_when_it_is_not_the_automatic_name(tmp_path: Path) -> None:
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
   <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
       <parameter name="ForwardNumberOfEntries" access="readOnly"><syntax><unsignedInt/></syntax></parameter>
@@ -213,10 +256,14 @@ def test_num_entries_is_written_only_when_it_is_not_the_automatic_name(tmp_path:
     <object name="Device.Rule.{i}." access="readOnly" minEntries="0" maxEntries="unbounded"/>
   </model>
 </dm:document>
-""")
+""",
+    )
     objects = import_bbf_xml(path)["objects"]
-    assert objects["Device.Forwarding.{i}."] == {"access": "readWrite", "num_entries": "ForwardNumberOfEntries",
-                                                 "max_entries": 8}
+    assert objects["Device.Forwarding.{i}."] == {
+        "access": "readWrite",
+        "num_entries": "ForwardNumberOfEntries",
+        "max_entries": 8,
+    }
     # the parent has RuleNumberOfEntries but BBF does not link it: opt out of the automatic link
     assert objects["Device.Rule.{i}."] == {"num_entries": None}
 
@@ -247,7 +294,9 @@ def test_main_import_reports_errors_with_status_1(tmp_path: Path, capsys: pytest
 
 
 def test_malformed_xml_names_file_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "  <model name='T:1.0'>\n    <object name='Device.'>\n  </model>\n</dm:document>\n")
+    path = _write(
+        tmp_path, "  <model name='T:1.0'>\n    <object name='Device.'>\n  </model>\n</dm:document>\n"
+    )
     exc = _error(path)
     assert exc.path == str(path)
     assert exc.line == 5
@@ -262,14 +311,19 @@ def test_external_entities_are_refused(tmp_path: Path) -> None:
 <!DOCTYPE dm:document [<!ENTITY xxe SYSTEM "file://{secret}">]>
 <dm:document xmlns:dm="urn:broadband-forum-org:cwmp:datamodel-1-14">
 """
-    path = _write(tmp_path, """  <model name="T:1.0">
+    path = _write(
+        tmp_path,
+        """  <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
-      <parameter name="Leak" access="readOnly"><syntax><string/><default type="object" value="&xxe;"/></syntax>
+      <parameter name="Leak" access="readOnly">
+        <syntax><string/><default type="object" value="&xxe;"/></syntax>
       </parameter>
     </object>
   </model>
 </dm:document>
-""", header=header)
+""",
+        header=header,
+    )
     exc = _error(path)
     assert exc.line == 2
     assert "DTD" in str(exc)
@@ -286,7 +340,9 @@ def test_internal_entity_expansion_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_datatype_names_the_referring_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, """  <model name="T:1.0">
+    path = _write(
+        tmp_path,
+        """  <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
       <parameter name="X" access="readOnly">
         <syntax>
@@ -296,14 +352,17 @@ def test_unknown_datatype_names_the_referring_line(tmp_path: Path) -> None:
     </object>
   </model>
 </dm:document>
-""")
+""",
+    )
     exc = _error(path)
     assert exc.line == 7
     assert "'NoSuchType'" in str(exc) and "expected a dataType defined in this file" in str(exc)
 
 
 def test_circular_datatype_is_an_error(tmp_path: Path) -> None:
-    path = _write(tmp_path, """  <dataType name="A" base="B"/>
+    path = _write(
+        tmp_path,
+        """  <dataType name="A" base="B"/>
   <dataType name="B" base="A"/>
   <model name="T:1.0">
     <object name="Device." access="readOnly" minEntries="1" maxEntries="1">
@@ -311,7 +370,8 @@ def test_circular_datatype_is_an_error(tmp_path: Path) -> None:
     </object>
   </model>
 </dm:document>
-""")
+""",
+    )
     assert "derives from itself" in str(_error(path))
 
 
@@ -319,31 +379,87 @@ def test_circular_datatype_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lines", "line", "expected"),
     [
-        (["<model name='T'><object name='Device.'>", "<parameter name='X' access='readOnly'/>", "</object></model>"],
-         4, "<parameter name='X'> expected a <syntax> child"),
-        (["<model name='T'><object name='Device.'><parameter name='X'>", "<syntax/>", "</parameter></object></model>"],
-         4, "<syntax> expected a primitive type element"),
+        (
+            [
+                "<model name='T'><object name='Device.'>",
+                "<parameter name='X' access='readOnly'/>",
+                "</object></model>",
+            ],
+            4,
+            "<parameter name='X'> expected a <syntax> child",
+        ),
+        (
+            [
+                "<model name='T'><object name='Device.'><parameter name='X'>",
+                "<syntax/>",
+                "</parameter></object></model>",
+            ],
+            4,
+            "<syntax> expected a primitive type element",
+        ),
         (["<model name='T'>", "<object name='Bogus'/>", "</model>"], 4, "expected a path like 'Device.X.'"),
-        (["<model name='T'>", "<object name='Device.' access='maybe'/>", "</model>"], 4,
-         "expected readOnly or readWrite, got 'maybe'"),
-        (["<model name='T'><object name='Device.'>", "<parameter name='X' access='sometimes'><syntax><int/></syntax>",
-          "</parameter></object></model>"], 4, "expected one of ['readOnly', 'readWrite', 'writeOnceReadOnly']"),
-        (["<model name='T'><object name='Device.'>", "<command name='Go'/>", "</object></model>"], 4,
-         "expected a name ending in '()', got 'Go'"),
-        (["<model name='T'><object name='Device.'>", "", "<event name='Went'/>", "</object></model>"], 5,
-         "expected a name ending in '!', got 'Went'"),
-        (["<model name='T'>", "<object name='Device.X.{i}.'><uniqueKey><parameter ref='Y'/></uniqueKey></object>",
-          "</model>"], 4, "names parameters not defined here: ['Y']"),
-        (["<model name='T'><object name='Device.'><parameter name='X'><syntax><string>", "<size maxLength='many'/>",
-          "</string></syntax></parameter></object></model>"], 4, "expected an integer, got 'many'"),
-        (["<model name='T'><object name='Device.'/>", "", "<object name='Device.'/></model>"], 5, "defined twice"),
-        (["<model name='T'><object name='Device.'><command name='Go()'><input>",
-          "<object name='.Bad.'/>", "</input></command></object></model>"], 4, "expected a relative path"),
+        (
+            ["<model name='T'>", "<object name='Device.' access='maybe'/>", "</model>"],
+            4,
+            "expected readOnly or readWrite, got 'maybe'",
+        ),
+        (
+            [
+                "<model name='T'><object name='Device.'>",
+                "<parameter name='X' access='sometimes'><syntax><int/></syntax>",
+                "</parameter></object></model>",
+            ],
+            4,
+            "expected one of ['readOnly', 'readWrite', 'writeOnceReadOnly']",
+        ),
+        (
+            ["<model name='T'><object name='Device.'>", "<command name='Go'/>", "</object></model>"],
+            4,
+            "expected a name ending in '()', got 'Go'",
+        ),
+        (
+            ["<model name='T'><object name='Device.'>", "", "<event name='Went'/>", "</object></model>"],
+            5,
+            "expected a name ending in '!', got 'Went'",
+        ),
+        (
+            [
+                "<model name='T'>",
+                "<object name='Device.X.{i}.'><uniqueKey><parameter ref='Y'/></uniqueKey></object>",
+                "</model>",
+            ],
+            4,
+            "names parameters not defined here: ['Y']",
+        ),
+        (
+            [
+                "<model name='T'><object name='Device.'><parameter name='X'><syntax><string>",
+                "<size maxLength='many'/>",
+                "</string></syntax></parameter></object></model>",
+            ],
+            4,
+            "expected an integer, got 'many'",
+        ),
+        (
+            ["<model name='T'><object name='Device.'/>", "", "<object name='Device.'/></model>"],
+            5,
+            "defined twice",
+        ),
+        (
+            [
+                "<model name='T'><object name='Device.'><command name='Go()'><input>",
+                "<object name='.Bad.'/>",
+                "</input></command></object></model>",
+            ],
+            4,
+            "expected a relative path",
+        ),
         ([], 2, "expected exactly one <model> element, found 0"),
     ],
 )
-def test_schema_errors_name_line_and_expectation(tmp_path: Path, lines: list[str], line: int,
-                                                 expected: str) -> None:
+def test_schema_errors_name_line_and_expectation(
+    tmp_path: Path, lines: list[str], line: int, expected: str
+) -> None:
     path = _write(tmp_path, "\n".join([*lines, "</dm:document>\n"]))
     exc = _error(path)
     assert exc.line == line
@@ -361,15 +477,56 @@ def test_wrong_root_element(tmp_path: Path) -> None:
 
 
 def test_emitted_yaml_loads_with_the_engine(mini: dict[str, Any], tmp_path: Path) -> None:
-    loader = pytest.importorskip("simulator.datamodel.loader")
     out = tmp_path / "mini.yaml"
     write_yaml(mini, out)
-    schema = loader.load_schema(out)
+    schema = load_schema(out)
     gadget = schema.lookup("Device.Gadget.{i}.")
-    assert gadget is not None and gadget.is_table
-    assert schema.lookup("Device.Gadget.{i}.Stats.BytesSent") is not None
-    assert schema.lookup("Device.Ping()") is not None
+    assert isinstance(gadget, ObjectNode) and gadget.is_table
+    assert gadget.access is ObjAccess.ADD_DELETE
+    assert gadget.keys == (("Alias",), ("Name", "Owner"))
+    port = schema.lookup("Device.Port.{i}.")
+    assert isinstance(port, ObjectNode) and port.access is ObjAccess.READ_ONLY and port.max_entries == 4
+    counter = schema.lookup("Device.GadgetNumberOfEntries")
+    assert isinstance(counter, ParamNode) and counter.counts is gadget
+    ping = schema.lookup("Device.Ping()")
+    assert isinstance(ping, CommandNode) and ping.is_async
+    assert ping.input["Host"].mandatory and not ping.input["Count"].mandatory
     assert schema.lookup("Device.Port.{i}.LinkChange!") is not None
+    secret = schema.lookup("Device.Gadget.{i}.Secret")
+    assert isinstance(secret, ParamNode) and secret.secured
+    with pytest.raises(UspError):
+        secret.type.normalize("x" * 65)
+
+
+def test_a_profile_can_extend_the_import_and_instantiate_a_subset(
+    mini: dict[str, Any], tmp_path: Path
+) -> None:
+    """The import declares the whole supported model; an overlay instantiates only what it needs."""
+    write_yaml(mini, tmp_path / "mini-full.yaml")
+    overlay = tmp_path / "device.yaml"
+    overlay.write_text(
+        "format: 1\n"
+        "name: subset\n"
+        "extends: mini-full.yaml\n"
+        "instances:\n"
+        "  Device.Gadget.1.: {Name: first, Owner: Device.Port.1, Address: 192.0.2.7}\n"
+        "  Device.Port.1..2.: {Name: {gen: template, format: 'port{instance}'}}\n",
+        encoding="utf-8",
+    )
+    model = DataModel(load_schema(overlay), Persona(3, boot_time=0.0))
+    gsdm = model.supported("Device.", False)
+    assert [o.path for o in gsdm] == list(mini["objects"])
+    store = model.store
+    gadget = model.schema.lookup("Device.Gadget.{i}.")
+    port = model.schema.lookup("Device.Port.{i}.")
+    assert isinstance(gadget, ObjectNode) and isinstance(port, ObjectNode)
+    assert store.instances(gadget, ()) == (1,)
+    assert store.instances(port, ()) == (1, 2)
+    assert store.read(gadget.params["Alias"], (1,), 0) == "cpe-1"
+    assert store.read(gadget.params["Mode"], (1,), 0) == "Auto"
+    assert store.read(port.params["Name"], (2,), 0) == "port2"
+    counter = model.schema.lookup("Device.PortNumberOfEntries")
+    assert isinstance(counter, ParamNode) and store.read(counter, (), 0) == "2"
 
 
 # -- the real TR-181 2.16 file ----------------------------------------------------------------------
@@ -411,13 +568,21 @@ def test_tr181_2_16_known_definitions(tr181: tuple[dict[str, Any], float]) -> No
     sub = objects["Device.LocalAgent.Subscription.{i}."]
     assert sub["access"] == "readWrite"
     assert sub["keys"] == [["Alias"], ["Recipient", "ID"]]
-    assert sub["params"]["NotifType"]["enum"][:5] == ["ValueChange", "ObjectCreation", "ObjectDeletion",
-                                                      "OperationComplete", "Event"]
+    assert sub["params"]["NotifType"]["enum"][:5] == [
+        "ValueChange",
+        "ObjectCreation",
+        "ObjectDeletion",
+        "OperationComplete",
+        "Event",
+    ]
     assert sub["params"]["Recipient"]["reference"] == ["Device.LocalAgent.Controller.{i}."]
     firmware = objects["Device.DeviceInfo.FirmwareImage.{i}."]
     assert firmware["commands"]["Download()"]["async"] is True
-    assert firmware["commands"]["Download()"]["input"]["URL"] == {"type": "string", "max_length": 2048,
-                                                                 "mandatory": True}
+    assert firmware["commands"]["Download()"]["input"]["URL"] == {
+        "type": "string",
+        "max_length": 2048,
+        "mandatory": True,
+    }
     assert "TimeWindow.{i}.Mode" in firmware["commands"]["Activate()"]["input"]
     info = objects["Device.DeviceInfo."]["params"]
     assert info["ActiveFirmwareImage"]["reference"] == ["Device.DeviceInfo.FirmwareImage.{i}."]
@@ -430,16 +595,31 @@ def test_tr181_2_16_known_definitions(tr181: tuple[dict[str, Any], float]) -> No
 
 @pytest.mark.slow
 @needs_bbf_xml
-def test_tr181_2_16_loads_as_a_schema_and_serves_gsdm(tr181: tuple[dict[str, Any], float], tmp_path: Path) -> None:
-    loader = pytest.importorskip("simulator.datamodel.loader")
+def test_tr181_2_16_loads_as_a_schema_and_serves_gsdm(
+    tr181: tuple[dict[str, Any], float], tmp_path: Path
+) -> None:
     doc = tr181[0]
     out = tmp_path / "tr-181-2-16.yaml"
     write_yaml(doc, out)
-    schema = loader.load_schema(out)
+    schema = load_schema(out)
     objects, params, commands, events = _count(doc)
     assert len(schema.objects()) == objects
-    assert sum(len(o.params) for o in schema.objects()) == params
-    assert sum(len(o.commands) for o in schema.objects()) == commands
-    assert sum(len(o.events) for o in schema.objects()) == events
-    root = schema.lookup("Device.")
-    assert root is not None
+    model = DataModel(schema, Persona(1, boot_time=0.0))
+    gsdm = model.supported("Device.", False)
+    assert len(gsdm) == objects
+    assert sum(len(o.params) for o in gsdm) == params
+    assert sum(len(o.commands) for o in gsdm) == commands
+    assert sum(len(o.events) for o in gsdm) == events
+    by_path = {o.path: o for o in gsdm}
+    sub = by_path["Device.LocalAgent.Subscription.{i}."]
+    assert sub.node.is_table and sub.node.access is ObjAccess.ADD_DELETE
+    assert sub.unique_key_sets == (("Alias",), ("Recipient", "ID"))
+    assert by_path["Device.LocalAgent.Request.{i}."].node.access is ObjAccess.READ_ONLY
+    [reboot] = [c for c in by_path["Device."].commands if c.name == "Reboot"]
+    assert not reboot.is_async
+    first_level = model.supported("Device.LocalAgent.", True)
+    assert first_level[0].path == "Device.LocalAgent."
+    assert "Device.LocalAgent.Controller.{i}." in {o.path for o in first_level[1:]}
+    # nothing is instantiated in tables: a profile extending this file chooses its own instances
+    table = schema.lookup("Device.WiFi.Radio.{i}.")
+    assert isinstance(table, ObjectNode) and model.store.instances(table, ()) == ()

@@ -40,17 +40,29 @@ def test_loader_caches_by_path_and_mtime(usp_minimal_schema, tmp_path: Path) -> 
     assert load_schema(p) is first
 
 
-@pytest.mark.parametrize("body,line,key_path,reason", [
-    ("      X: uint\n", 5, 'objects."Device.".params.X.type', "unknown type 'uint'"),
-    ("      X: {type: string, colour: red}\n", 5, 'objects."Device.".params.X.colour', "unknown key"),
-    ("      X: {type: unsignedInt, range: [1, 5], default: 9}\n", 5,
-     'objects."Device.".params.X.default', "outside the range"),
-    ("      X: {type: string, default: {gen: dice}}\n", 5, 'objects."Device.".params.X.default',
-     "unknown generator"),
-    ("      X: boolean rx\n", 5, 'objects."Device.".params.X', "short form"),
-])
-def test_loader_errors_name_file_line_and_key_path(tmp_path: Path, body: str, line: int, key_path: str,
-                                                   reason: str) -> None:
+@pytest.mark.parametrize(
+    "body,line,key_path,reason",
+    [
+        ("      X: uint\n", 5, 'objects."Device.".params.X.type', "unknown type 'uint'"),
+        ("      X: {type: string, colour: red}\n", 5, 'objects."Device.".params.X.colour', "unknown key"),
+        (
+            "      X: {type: unsignedInt, range: [1, 5], default: 9}\n",
+            5,
+            'objects."Device.".params.X.default',
+            "outside the range",
+        ),
+        (
+            "      X: {type: string, default: {gen: dice}}\n",
+            5,
+            'objects."Device.".params.X.default',
+            "unknown generator",
+        ),
+        ("      X: boolean rx\n", 5, 'objects."Device.".params.X', "short form"),
+    ],
+)
+def test_loader_errors_name_file_line_and_key_path(
+    tmp_path: Path, body: str, line: int, key_path: str, reason: str
+) -> None:
     p = write(tmp_path, "bad.yaml", HEAD + body)
     with pytest.raises(SchemaError) as info:
         load_schema(p)
@@ -73,7 +85,9 @@ def test_loader_structural_errors(tmp_path: Path) -> None:
         "format: 2\n": "format",
         "format: 1\nobjectz: {}\n": "objectz",
         "format: 1\nobjects:\n  Device.A.{i}.B.: {}\n": 'objects."Device.A.{i}.B."',
-        "format: 1\nobjects:\n  Device.:\n  Device.T.{i}.:\n    keys: [[Nope]]\n": 'objects."Device.T.{i}.".keys',
+        "format: 1\nobjects:\n  Device.:\n  Device.T.{i}.:\n    keys: [[Nope]]\n": (
+            'objects."Device.T.{i}.".keys'
+        ),
         HEAD + "      X: string\ninstances:\n  Device.T.1.: {}\n": 'instances."Device.T.1."',
         HEAD + "      X: string\ninstances:\n  Device.: {Y: 1}\n": 'instances."Device.".Y',
     }
@@ -84,11 +98,19 @@ def test_loader_structural_errors(tmp_path: Path) -> None:
 
 
 def test_loader_overlay_extends_merges_and_removes(tmp_path: Path) -> None:
-    write(tmp_path, "base.yaml", HEAD + "      A: string = a\n      B: unsignedInt\n"
-          "  Device.T.{i}.:\n    params:\n      Alias: Alias\ninstances:\n  Device.T.1..3.: {}\n")
-    p = write(tmp_path, "vendor.yaml", "format: 1\nextends: base.yaml\nremove: [Device.B]\n"
-              "objects:\n  Device.:\n    params:\n      A: {default: vendor}\n      C: boolean\n"
-              "instances:\n  Device.T.5.: {}\n")
+    write(
+        tmp_path,
+        "base.yaml",
+        HEAD + "      A: string = a\n      B: unsignedInt\n"
+        "  Device.T.{i}.:\n    params:\n      Alias: Alias\ninstances:\n  Device.T.1..3.: {}\n",
+    )
+    p = write(
+        tmp_path,
+        "vendor.yaml",
+        "format: 1\nextends: base.yaml\nremove: [Device.B]\n"
+        "objects:\n  Device.:\n    params:\n      A: {default: vendor}\n      C: boolean\n"
+        "instances:\n  Device.T.5.: {}\n",
+    )
     s = load_schema(p)
     root = s.root
     assert set(root.params) == {"A", "C"}

@@ -8,18 +8,22 @@ from simulator.datamodel.types import UNKNOWN_TIME, make_type, parse_datetime
 from simulator.usp.errors import InvalidTypeError, InvalidValueError
 
 
-@pytest.mark.parametrize("text,expected", [("true", "true"), ("TRUE", "true"), ("1", "true"),
-                                           ("False", "false"), ("0", "false")])
+@pytest.mark.parametrize(
+    "text,expected", [("true", "true"), ("TRUE", "true"), ("1", "true"), ("False", "false"), ("0", "false")]
+)
 def test_types_boolean_accepts_any_case_and_digits(text: str, expected: str) -> None:
     assert make_type("boolean").normalize(text) == expected
 
 
-@pytest.mark.parametrize("name,good,bad_type", [
-    ("int", ["-2147483648", "2147483647", "0123"], ["2147483648", "1.5", "abc", ""]),
-    ("unsignedInt", ["0", "4294967295"], ["-1", "4294967296", "x"]),
-    ("long", ["-9223372036854775808"], ["9223372036854775808"]),
-    ("unsignedLong", ["18446744073709551615"], ["18446744073709551616", "-5"]),
-])
+@pytest.mark.parametrize(
+    "name,good,bad_type",
+    [
+        ("int", ["-2147483648", "2147483647", "0123"], ["2147483648", "1.5", "abc", ""]),
+        ("unsignedInt", ["0", "4294967295"], ["-1", "4294967296", "x"]),
+        ("long", ["-9223372036854775808"], ["9223372036854775808"]),
+        ("unsignedLong", ["18446744073709551615"], ["18446744073709551616", "-5"]),
+    ],
+)
 def test_types_integer_bounds(name: str, good: list[str], bad_type: list[str]) -> None:
     t = make_type(name)
     for text in good:

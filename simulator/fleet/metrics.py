@@ -1,0 +1,220 @@
+"""Locust-style EventHook plus mergeable counters and log-bucketed latency histograms.
+
+# Strategy: a histogram stores counts in logarithmic buckets (bucket b holds values in
+# [GAMMA**b, GAMMA**(b+1)) microseconds, GAMMA = 1.02, so every percentile is within 2 %), like
+# HdrHistogram with two significant digits. Buckets live in a sparse dict, so merging histograms
+# from ``--processes`` children is adding counts, and the wire form is a small dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+__all__ = ["TIMED", "EventHook", "Histogram", "Metrics", "Stats"]
+
+logger = logging.getLogger(__name__)
+
+GAMMA = 1.02
+_LOG_GAMMA = math.log(GAMMA)
+
+TIMED = frozenset({"request", "service_time", "connect", "onboarding", "notify_resp", "response", "boot"})
+"""Observation names whose value is a duration in seconds (they feed histograms)."""
+
+
+class EventHook:
+    """A list of listeners called with keyword arguments (Locust's ``EventHook``).
+
+    A listener that raises is logged with its traceback and does not stop the others.
+    """
+
+    __slots__ = ("_listeners",)
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[..., Any]] = []
+
+    def add_listener(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        """Register ``listener``; returns it, so this works as a decorator."""
+        self._listeners.append(listener)
+        return listener
+
+    def remove_listener(self, listener: Callable[..., Any]) -> None:
+        """Unregister ``listener`` (ValueError if it was not registered)."""
+        self._listeners.remove(listener)
+
+    def fire(self, **kwargs: Any) -> None:
+        """Call every listener with ``kwargs``."""
+        for listener in self._listeners:
+            try:
+                listener(**kwargs)
+            except Exception:
+                logger.exception("event listener %r failed", listener)
+
+    @contextmanager
+    def measure(self, name: str, kind: str) -> Iterator[None]:
+        """Fire ``name``/``kind`` with the elapsed seconds of the ``with`` body (error=1 if it raised)."""
+        start = perf_counter()
+        try:
+            yield
+        except Exception:
+            self.fire(name=name, kind=kind, value=perf_counter() - start, error=1)
+            raise
+        self.fire(name=name, kind=kind, value=perf_counter() - start, error=0)
+
+
+class Histogram:
+    """Latency distribution in log buckets of microseconds; mergeable and picklable."""
+
+    __slots__ = ("buckets", "count", "max", "min", "total")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, int] = {}
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = 0.0
+
+    def add(self, seconds: float) -> None:
+        """Record one duration."""
+        us = seconds * 1e6
+        b = int(math.log(us) / _LOG_GAMMA) if us > 1.0 else 0
+        buckets = self.buckets
+        buckets[b] = buckets.get(b, 0) + 1
+        self.count += 1
+        self.total += seconds
+        self.min = min(self.min, seconds)
+        self.max = max(self.max, seconds)
+
+    def merge(self, other: Histogram) -> None:
+        """Add ``other``'s counts to this histogram."""
+        buckets = self.buckets
+        for b, n in other.buckets.items():
+            buckets[b] = buckets.get(b, 0) + n
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0-100) in seconds; 0.0 when empty."""
+        if not self.count:
+            return 0.0
+        rank = max(1, math.ceil(self.count * q / 100))
+        seen = 0
+        for b in sorted(self.buckets):
+            seen += self.buckets[b]
+            if seen >= rank:
+                mid = GAMMA ** (b + 0.5) if b else 1.0
+                return min(max(mid / 1e6, self.min), self.max)
+        return self.max
+
+    @property
+    def mean(self) -> float:
+        """Average in seconds (0.0 when empty)."""
+        return self.total / self.count if self.count else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for pipes and JSON)."""
+        return {"buckets": dict(self.buckets), "count": self.count, "total": self.total,
+                "min": self.min if self.count else 0.0, "max": self.max}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Histogram:
+        """Inverse of ``to_dict``."""
+        h = cls()
+        h.buckets = {int(k): int(v) for k, v in data["buckets"].items()}
+        h.count = int(data["count"])
+        h.total = float(data["total"])
+        h.min = float(data["min"]) if h.count else math.inf
+        h.max = float(data["max"])
+        return h
+
+
+@dataclass
+class Stats:
+    """Counters and histograms keyed by low-cardinality (name, kind) pairs."""
+
+    counters: dict[tuple[str, str], float] = field(default_factory=dict)
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    histograms: dict[tuple[str, str], Histogram] = field(default_factory=dict)
+
+    def record(self, name: str, kind: str = "", value: float = 1.0, error: int = 0, **_: Any) -> None:
+        """EventHook listener: count the observation; durations also go to a histogram."""
+        key = (name, kind)
+        if error:
+            self.errors[key] = self.errors.get(key, 0) + 1
+        if name in TIMED:
+            self.counters[key] = self.counters.get(key, 0) + 1
+            hist = self.histograms.get(key)
+            if hist is None:
+                hist = self.histograms[key] = Histogram()
+            hist.add(value)
+        else:
+            self.counters[key] = self.counters.get(key, 0) + value
+
+    def count(self, name: str, kind: str | None = None) -> float:
+        """Sum of the counters named ``name`` (one ``kind`` or all)."""
+        return sum(v for (n, k), v in self.counters.items() if n == name and (kind is None or k == kind))
+
+    def error_count(self, name: str | None = None) -> int:
+        """Number of failed observations (optionally for one name)."""
+        return sum(v for (n, _), v in self.errors.items() if name is None or n == name)
+
+    def histogram(self, name: str, kind: str | None = None) -> Histogram:
+        """The histogram of ``name``/``kind``, or all kinds of ``name`` merged."""
+        out = Histogram()
+        for (n, k), h in self.histograms.items():
+            if n == name and (kind is None or k == kind):
+                out.merge(h)
+        return out
+
+    def kinds(self, name: str) -> list[str]:
+        """The kinds seen for ``name``, sorted."""
+        return sorted({k for (n, k) in self.counters if n == name})
+
+    def merge(self, other: Stats) -> None:
+        """Add another process's stats to these."""
+        for key, v in other.counters.items():
+            self.counters[key] = self.counters.get(key, 0) + v
+        for key, e in other.errors.items():
+            self.errors[key] = self.errors.get(key, 0) + e
+        for key, h in other.histograms.items():
+            mine = self.histograms.get(key)
+            if mine is None:
+                mine = self.histograms[key] = Histogram()
+            mine.merge(h)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for pipes and JSON)."""
+        return {"counters": [[n, k, v] for (n, k), v in self.counters.items()],
+                "errors": [[n, k, v] for (n, k), v in self.errors.items()],
+                "histograms": [[n, k, h.to_dict()] for (n, k), h in self.histograms.items()]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Stats:
+        """Inverse of ``to_dict``."""
+        return cls({(n, k): v for n, k, v in data["counters"]}, {(n, k): v for n, k, v in data["errors"]},
+                   {(n, k): Histogram.from_dict(h) for n, k, h in data["histograms"]})
+
+
+class Metrics:
+    """One fleet's event hook with a ``Stats`` sink already subscribed.
+
+    Attributes:
+        events: fired with ``name``, ``kind``, ``value``, ``error`` (and optional ``endpoint_id``).
+        stats: the aggregate the CLI prints.
+    """
+
+    def __init__(self) -> None:
+        self.events = EventHook()
+        self.stats = Stats()
+        self.events.add_listener(self.stats.record)
+
+    def observe(self, name: str, kind: str = "", value: float = 1.0, error: int = 0) -> None:
+        """Shorthand for ``events.fire``."""
+        self.events.fire(name=name, kind=kind, value=value, error=error)

@@ -1,0 +1,130 @@
+"""Map an agent's own TR-181 MTP parameters (Device.MQTT.Client.1.*) to transport settings.
+
+The transports never see the data model (architecture.md B3): this module reads the values the
+driver needs into the plain ``MqttSettings`` / ``WebSocketSettings`` dataclasses and builds the
+transport. Values missing from a profile fall back to the scenario.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
+
+from simulator.fleet.config import GroupConfig, ScenarioConfig, TlsConfig
+from simulator.fleet.profiles import PATHS
+from simulator.transports.base import MqttSettings, TlsSettings, Transport, WebSocketSettings
+from simulator.transports.mqtt import MqttTransport
+from simulator.transports.websocket import WebSocketTransport
+
+if TYPE_CHECKING:
+    from simulator.agent.agent import Agent
+
+__all__ = ["Link", "make_transport", "mqtt_settings", "tls_settings", "websocket_settings"]
+
+
+class Link:
+    """What every agent of a group shares about its MTP (one object per group, not per agent).
+
+    Attributes:
+        scenario: the scenario.
+        group: the group.
+        host: resolved broker host.
+        port: resolved broker port.
+        ssl_context: one TLS context shared by the whole group (None for plain TCP).
+        epoch_offset: ``time.time() - loop.time()``, so agents get epoch seconds from the loop clock.
+    """
+
+    __slots__ = ("epoch_offset", "group", "host", "port", "scenario", "ssl_context")
+
+    def __init__(self, scenario: ScenarioConfig, group: GroupConfig, host: str, port: int,
+                 epoch_offset: float = 0.0) -> None:
+        self.scenario = scenario
+        self.group = group
+        self.host = host
+        self.port = port
+        tls = scenario.broker.tls
+        self.ssl_context: ssl.SSLContext | None = (
+            tls_settings(tls).make_context() if tls is not None and group.mtp == "mqtt" else None)
+        self.epoch_offset = epoch_offset
+
+    @property
+    def controller_id(self) -> str:
+        """The controller's EndpointID."""
+        return self.scenario.controller.endpoint_id
+
+    @property
+    def mtp(self) -> str:
+        """"mqtt" or "websocket"."""
+        return self.group.mtp
+
+
+def tls_settings(tls: TlsConfig) -> TlsSettings:
+    """Scenario TLS options -> transport TLS settings."""
+    return TlsSettings(tls.ca, tls.cert, tls.key, tls.insecure, tls.server_hostname)
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
+
+
+def mqtt_settings(agent: Agent, link: Link) -> MqttSettings:
+    """Read ``Device.MQTT.Client.1.*`` and the agent/controller MTP rows into ``MqttSettings``.
+
+    Args:
+        agent: the agent (its data model holds the values).
+        link: the group's shared link information (fallbacks, TLS context).
+
+    Returns:
+        The settings for ``MqttTransport``.
+    """
+    ctx = agent.ctx
+    value = ctx.value
+    client = PATHS.mqtt_client
+    eid = agent.endpoint_id
+    scenario = link.scenario
+    version = value(f"{client}ProtocolVersion")
+    protocol = (5 if version == "5.0" else 4) if version else link.group.mqtt_version
+    agent_topic = value(f"{PATHS.agent_mtp}MQTT.ResponseTopicConfigured") or \
+        scenario.controller.agent_topic_for(eid)
+    controller_topic = value(f"{PATHS.controller_mtp}MQTT.Topic") or scenario.controller.controller_topic
+    username = value(f"{client}Username") or None
+    password = value(f"{client}Password") or None
+    tls = scenario.broker.tls
+    return MqttSettings(
+        host=value(f"{client}BrokerAddress") or link.host,
+        port=_int(value(f"{client}BrokerPort"), link.port),
+        endpoint_id=eid,
+        agent_topic=agent_topic,
+        controller_topic=controller_topic,
+        protocol_version=protocol,
+        client_id=value(f"{client}ClientID") or eid,
+        username=username,
+        password=password,
+        keep_alive=_int(value(f"{client}KeepAliveTime"), scenario.broker.keep_alive),
+        tls=tls_settings(tls) if tls is not None else None,
+        ssl_context=link.ssl_context,
+        connect_timeout=scenario.broker.connect_timeout,
+        connect_retry_time=_int(value(f"{client}ConnectRetryTime"), 5),
+        connect_retry_multiplier=max(1000, _int(value(f"{client}ConnectRetryIntervalMultiplier"), 2000)),
+        connect_retry_max_interval=_int(value(f"{client}ConnectRetryMaxInterval"), 30720),
+    )
+
+
+def websocket_settings(agent: Agent, link: Link) -> WebSocketSettings:
+    """Build the WebSocket client settings of one agent (URL from the scenario group)."""
+    return WebSocketSettings(url=link.group.ws_url, endpoint_id=agent.endpoint_id,
+                             connect_timeout=link.scenario.broker.connect_timeout)
+
+
+def make_transport(agent: Agent, link: Link) -> Transport:
+    """Build the agent's transport (callbacks are attached by the driver)."""
+    if link.mtp == "websocket":
+        return WebSocketTransport(websocket_settings(agent, link), _nothing)
+    return MqttTransport(mqtt_settings(agent, link), _nothing)
+
+
+def _nothing(_packet: object) -> None:
+    """Placeholder ``on_packet`` until the driver attaches its own."""
