@@ -56,8 +56,10 @@ test: $(STAMP) mosquitto lint typecheck
 PB_RUNTIME_FLOOR := 7.35.0
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -I$(PROTO_DIR) --python_out=$(PB_DIR) --pyi_out=$(PB_DIR) \
-		$(PROTO_DIR)/usp-record-1-4.proto $(PROTO_DIR)/usp-msg-1-4.proto
+		$(PROTO_DIR)/usp-record-1-4.proto $(PROTO_DIR)/usp-msg-1-4.proto $(PROTO_DIR)/usp-envelope.proto
 	$(PY) -c 'import pathlib; [p.replace(p.with_name(p.name.replace("-", "_"))) for p in pathlib.Path("$(PB_DIR)").glob("usp-*_pb2.py*")]'
+	@# protoc writes cross-file imports as top-level modules ("import usp_msg_1_4_pb2"): make them package-relative
+	$(PY) -c 'import pathlib, re; [f.write_text(re.sub(r"^import (usp_\w+_pb2)", r"from . import \1", f.read_text(), flags=re.M)) for f in pathlib.Path("$(PB_DIR)").glob("usp_*_pb2.py*")]'
 	$(PY) -c 'import pathlib, re, sys; floor = tuple(int(x) for x in "$(PB_RUNTIME_FLOOR)".split(".")); \
 		pat = re.compile(r"(Domain\.PUBLIC,\s*)(\d+),(\s*)(\d+),(\s*)(\d+),"); \
 		files = list(pathlib.Path("$(PB_DIR)").glob("usp_*_pb2.py")); \

@@ -166,6 +166,29 @@ class Bench:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
+async def measure(bench: Bench, conns: list[Conn], seconds: float, raw: bool) -> tuple[int, float, float]:
+    """Run the closed loop for ``seconds``; returns (round trips, CPU seconds, wall seconds)."""
+    bench.raw = raw
+    bench.running = True
+    now = bench.loop.time()
+    for conn in conns:
+        conn.client.publish(
+            conn.topic, PAYLOAD, 0, now, response_topic="bench/controller", content_type="usp.msg"
+        )
+        data = conn.client.data_to_send()
+        bench.raw_packet[conn.topic] = data
+        assert conn.transport is not None
+        conn.transport.write(data)
+    await asyncio.sleep(0.5)  # warm-up
+    rt0, cpu0, wall0 = bench.round_trips, time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    rt1, cpu1, wall1 = bench.round_trips, time.process_time(), time.perf_counter()
+    bench.running = False
+    await asyncio.sleep(0.5)  # drain the messages still in flight
+    bench.raw = False
+    return rt1 - rt0, cpu1 - cpu0, wall1 - wall0
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -173,7 +196,6 @@ def rss_bytes() -> int:
 
 async def run(args: argparse.Namespace, port: int) -> dict[str, object]:
     bench = Bench(port, args.version)
-    bench.raw = args.raw
     gc.collect()
     rss0 = rss_bytes()
     t0 = time.perf_counter()
@@ -183,26 +205,10 @@ async def run(args: argparse.Namespace, port: int) -> dict[str, object]:
     rss_per_conn = (rss_bytes() - rss0) / args.clients
     gc.freeze()  # as the fleet does once connected (architecture.md B11)
 
-    # (a) closed-loop round trips.
-    bench.running = True
-    now = bench.loop.time()
-    for conn in conns:
-        if args.raw:
-            conn.client.publish(
-                conn.topic, PAYLOAD, 0, now, response_topic="bench/controller", content_type="usp.msg"
-            )
-            bench.raw_packet[conn.topic] = conn.client.data_to_send()
-        conn.client.publish(
-            conn.topic, PAYLOAD, 0, now, response_topic="bench/controller", content_type="usp.msg"
-        )
-        assert conn.transport is not None
-        conn.transport.write(conn.client.data_to_send())
-    await asyncio.sleep(0.5)  # warm-up
-    rt0, cpu0, wall0 = bench.round_trips, time.process_time(), time.perf_counter()
-    await asyncio.sleep(args.seconds)
-    rt1, cpu1, wall1 = bench.round_trips, time.process_time(), time.perf_counter()
-    bench.running = False
-    await asyncio.sleep(0.3)  # drain the in-flight messages
+    # (a) closed-loop round trips through MqttClient.
+    rt_mqtt, cpu_mqtt, wall_mqtt = await measure(bench, conns, args.seconds, raw=False)
+    # (a') calibration on the same sockets: identical I/O, no MQTT work (the floor for this machine).
+    rt_raw, cpu_raw, _ = await measure(bench, conns, min(args.seconds, 4.0), raw=True)
 
     # (b) traced memory of extra idle connections (transport, socket, protocol, client, decoder).
     extra = max(100, args.clients // 2)
@@ -220,16 +226,20 @@ async def run(args: argparse.Namespace, port: int) -> dict[str, object]:
         conn.transport.write(conn.client.data_to_send())
         conn.transport.close()
     await asyncio.sleep(0.2)
-    cpu = cpu1 - cpu0
+    per_rt_us = 1e6 * cpu_mqtt / rt_mqtt if rt_mqtt else None
+    floor_us = 1e6 * cpu_raw / rt_raw if rt_raw else None
     return {
         "loop": type(bench.loop).__module__ + "." + type(bench.loop).__name__,
         "python": sys.version.split()[0],
         "protocol_version": args.version,
         "clients": args.clients,
-        "round_trips": rt1 - rt0,
-        "round_trips_per_cpu_second": round((rt1 - rt0) / cpu) if cpu else None,
-        "round_trips_per_wall_second": round((rt1 - rt0) / (wall1 - wall0)),
-        "cpu_utilisation": round(cpu / (wall1 - wall0), 3),
+        "round_trips": rt_mqtt,
+        "round_trips_per_cpu_second": round(rt_mqtt / cpu_mqtt) if cpu_mqtt else None,
+        "round_trips_per_wall_second": round(rt_mqtt / wall_mqtt),
+        "cpu_utilisation": round(cpu_mqtt / wall_mqtt, 3),
+        "io_floor_round_trips_per_cpu_second": round(rt_raw / cpu_raw) if cpu_raw else None,
+        "mqtt_cpu_us_per_round_trip": round(per_rt_us - floor_us, 2) if per_rt_us and floor_us else None,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "kib_per_idle_connection_tracemalloc": round(traced / 1024, 2),
         "kib_per_idle_connection_rss": round(rss_per_conn / 1024, 2),
         "connects_per_second": round(args.clients / connect_wall),
@@ -243,7 +253,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--version", type=int, choices=(4, 5), default=5)
     parser.add_argument("--no-uvloop", action="store_true")
-    parser.add_argument("--raw", action="store_true", help="calibration: same I/O without MQTT decoding")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):

@@ -1,5 +1,8 @@
 """Benchmark the USP wire layer: encode+decode of a Get request Record and a 10-parameter GetResp Record.
 
+Each case runs through the two-pass API (encode_msg + encode_no_session_context, decode_record +
+decode_msg) and the single-pass fast path (encode_record_msg / *_record builders, decode_record_msg).
+
 Prints one JSON object. Exits 1 unless protobuf runs on the upb backend (the pure-python backend is
 about 10x slower and would silently skew every fleet measurement, architecture.md B11).
 """
@@ -24,10 +27,14 @@ from simulator.usp import (
     ResolvedPathResult,
     decode_msg,
     decode_record,
+    decode_record_msg,
     encode_msg,
     encode_no_session_context,
+    encode_record_msg,
     get_request,
+    get_request_record,
     get_resp,
+    get_resp_record,
 )
 
 AGENT = "os::012345-SIM00000001"
@@ -77,6 +84,32 @@ def getresp_builder() -> object:
     """Same with prebuilt results and the get_resp builder."""
     data = encode_no_session_context(DEFAULT_RECORD_VERSION, CTRL, AGENT, get_resp("g-17", RESULTS))
     return decode_msg(decode_record(data).payload)
+
+
+def get_fast() -> object:
+    """Fast path: typed Get encoded in one serialise, Record + Msg decoded in one parse."""
+    msg = Msg("g-17", MsgType.GET, Get(("Device.DeviceInfo.SoftwareVersion",)))
+    return decode_record_msg(encode_record_msg(DEFAULT_RECORD_VERSION, AGENT, CTRL, msg))[1]
+
+
+def get_builder_fast() -> object:
+    """Fast path with the get_request_record builder."""
+    paths = ("Device.DeviceInfo.SoftwareVersion",)
+    data = get_request_record(DEFAULT_RECORD_VERSION, AGENT, CTRL, "g-17", paths)
+    return decode_record_msg(data)[1]
+
+
+def getresp_fast() -> object:
+    """Fast path: typed 10-parameter GetResp, one serialise, one parse."""
+    body = GetResp((RequestedPathResult(PATH, resolved_path_results=(ResolvedPathResult(PATH, PARAMS),)),))
+    data = encode_record_msg(DEFAULT_RECORD_VERSION, CTRL, AGENT, Msg("g-17", MsgType.GET_RESP, body))
+    return decode_record_msg(data)[1]
+
+
+def getresp_builder_fast() -> object:
+    """Fast path with get_resp_record fed plain tuples/dicts (no response dataclasses on the encode side)."""
+    data = get_resp_record(DEFAULT_RECORD_VERSION, CTRL, AGENT, "g-17", ((PATH, ((PATH, PARAMS),)),))
+    return decode_record_msg(data)[1]
 
 
 def getresp_raw_pb() -> object:
@@ -140,6 +173,8 @@ def main() -> int:
         return 1
     assert get_typed() == get_builder()
     assert getresp_typed() == getresp_builder()
+    assert get_typed() == get_fast() == get_builder_fast()
+    assert getresp_typed() == getresp_fast() == getresp_builder_fast()
     report = {
         "protobuf": protobuf_version,
         "api_implementation": backend,
@@ -148,6 +183,10 @@ def main() -> int:
         "getresp10_record_encode_decode_us": per_call_us(getresp_typed),
         "getresp10_record_builder_encode_decode_us": per_call_us(getresp_builder),
         "getresp10_record_raw_protobuf_floor_us": per_call_us(getresp_raw_pb),
+        "fast_get_record_encode_decode_us": per_call_us(get_fast),
+        "fast_get_record_builder_encode_decode_us": per_call_us(get_builder_fast),
+        "fast_getresp10_record_encode_decode_us": per_call_us(getresp_fast),
+        "fast_getresp10_record_builder_encode_decode_us": per_call_us(getresp_builder_fast),
         "budget_us": 15,
     }
     print(json.dumps(report))

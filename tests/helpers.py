@@ -225,7 +225,6 @@ class AgentPair:
             "ID": sub_id,
             "NotifType": "ValueChange",
             "ReferenceList": "Device.LocalAgent.",
-            "Recipient": "Device.LocalAgent.Controller.1",
             **params,
         }
         resp = self.add("Device.LocalAgent.Subscription.", values)

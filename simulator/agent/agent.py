@@ -24,18 +24,25 @@ from simulator.agent.handlers import (
     handle_delete,
     handle_get,
     handle_get_instances,
+    handle_get_plain,
     handle_get_supported_dm,
     handle_get_supported_protocol,
     handle_operate,
     handle_set,
 )
 from simulator.usp.errors import ErrorCode, RecordNotParsedError, UspError
-from simulator.usp.messages import MessageDecodeError, Msg, MsgType, decode_msg
+from simulator.usp.messages import (
+    MessageDecodeError,
+    Msg,
+    MsgType,
+    decode_msg,
+    decode_record_msg,
+    get_resp_record,
+)
 from simulator.usp.records import (
     MQTTVersion,
     PayloadSecurity,
     RecordKind,
-    decode_record,
     encode_disconnect,
     encode_mqtt_connect,
     encode_stomp_connect,
@@ -249,7 +256,7 @@ class Agent:
         if len(data) > cfg.max_message_bytes:
             return _drop("oversized")
         try:
-            record = decode_record(data)
+            record, msg = decode_record_msg(data)  # one protobuf parse in the common case
         except RecordNotParsedError:
             return _drop("not_parsed")
         me = self.ctx.endpoint_id
@@ -270,12 +277,13 @@ class Agent:
         if record.payload_security != PayloadSecurity.PLAINTEXT:
             return self._disconnect(sender, reply_to, ErrorCode.INVALID_RECORD_VALUE,
                                     "Only PLAINTEXT payload_security is supported")
-        if not record.payload:
-            return _drop("empty_payload")
-        try:
-            msg = decode_msg(record.payload)
-        except MessageDecodeError:
-            return _drop("msg_not_parsed")
+        if msg is None:
+            if not record.payload:
+                return _drop("empty_payload")
+            try:
+                msg = decode_msg(record.payload)
+            except MessageDecodeError:
+                return _drop("msg_not_parsed")
         if not msg.msg_id:
             return _drop("no_msg_id")
         return self._on_msg(msg, sender, reply_to, now)
@@ -314,10 +322,10 @@ class Agent:
             # R-MSG.10 / [obuspa]: empty or header-inconsistent request body -> Error (7001 by default)
             text = "Message body is empty" if body is None else "Header msg_type does not match the body"
             return self._answer(msg, sender, reply_to, ErrorMessage(cfg.empty_body_error, text), "Unknown")
-        if not isinstance(body, _REQUEST_BODIES):
+        name = _REQUEST_NAMES.get(type(body))
+        if name is None:
             return self._on_response(msg, now)
-        name = type(body).__name__
-        if isinstance(body, _AGENT_ONLY):
+        if name in _AGENT_ONLY_NAMES:
             err = ErrorMessage(int(ErrorCode.REQUEST_DENIED), f"{name} is not accepted from a Controller")
             return self._answer(msg, sender, reply_to, err, name)
         return self._dispatch(msg, body, sender, reply_to, now, name)
@@ -338,8 +346,14 @@ class Agent:
         ctx = self.ctx
         out: list[Action] = []
         try:
+            ctx.requester_id = sender
             perms = ctx.permissions(sender)
-            if isinstance(body, Operate):
+            if type(body) is Get:  # hot path: plain results straight into one Record serialise
+                cfg = ctx.config
+                record = get_resp_record(cfg.record_version, sender, ctx.endpoint_id, msg.msg_id,
+                                         handle_get_plain(ctx, body, perms))
+                return self._after([Send(sender, record, reply_to, "GetResp"), _OK_GET], now)
+            if type(body) is Operate:
                 if self.behaviour is not None:
                     out = self.behaviour.handle_operate(sender, msg.msg_id, body, reply_to, now)
                     out.append(Observe("request", name, 0.0, 0))
@@ -347,7 +361,7 @@ class Agent:
                 resp: Any = handle_operate(ctx, body, perms)
                 if not body.send_resp:
                     return self._after([Observe("request", name, 0.0, 0)], now)
-            elif isinstance(body, GetSupportedProtocol):
+            elif type(body) is GetSupportedProtocol:
                 resp = handle_get_supported_protocol(ctx, body)
             else:
                 resp = _HANDLERS[type(body)](ctx, body, perms)
@@ -367,11 +381,19 @@ class Agent:
 
     def _answer(self, msg: Msg, sender: str, reply_to: str | None, resp: Any, name: str) -> list[Action]:
         reply = Msg.of(msg.msg_id, resp)
-        error = resp.err_code if isinstance(resp, ErrorMessage) else 0
+        error = resp.err_code if type(resp) is ErrorMessage else 0
         kind = "Error" if error else type(resp).__name__
-        return [Send(sender, self.ctx.build_record(sender, reply), reply_to, kind),
-                Observe("request", name, 0.0, error)]
+        observe = _OK.get(name) if not error else None
+        if observe is None:
+            observe = Observe("request", name, 0.0, error)
+        return [Send(sender, self.ctx.build_record(sender, reply), reply_to, kind), observe]
 
 
 _REQUEST_BODIES = (Get, Set, Add, Delete, Operate, GetSupportedDM, GetInstances, GetSupportedProtocol,
                    Notify, Register, Deregister)
+_REQUEST_NAMES: dict[type, str] = {t: t.__name__ for t in _REQUEST_BODIES}
+"""Request body class -> metrics name (one dict lookup instead of an isinstance chain)."""
+_AGENT_ONLY_NAMES = frozenset(t.__name__ for t in _AGENT_ONLY)
+_OK: dict[str, Observe] = {name: Observe("request", name, 0.0, 0) for name in _REQUEST_NAMES.values()}
+"""Shared (frozen) success observations: no allocation per answered request."""
+_OK_GET = _OK["Get"]

@@ -16,7 +16,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from simulator.agent import commands as _commands  # noqa: F401  (fills operate.REGISTRY)
-from simulator.agent.actions import Action, CancelTimer, Disconnect, HttpPost, Schedule, Timer
+from simulator.agent.actions import Action, CancelTimer, Disconnect, HttpPost, Observe, Schedule, Timer
 from simulator.agent.bulkdata import BULKDATA_TIMER, build_report, enabled_profiles, next_report_time
 from simulator.agent.commands.rows import delete_row, read, table_node
 from simulator.agent.events import (
@@ -28,7 +28,7 @@ from simulator.agent.events import (
     onboard_request,
     periodic_event,
 )
-from simulator.agent.notifier import RETRY_TIMER, Notifier
+from simulator.agent.notifier import RETRY_TIMER, Notifier, notification_kind
 from simulator.agent.operate import (
     COMMAND_TIMER,
     CommandOptions,
@@ -122,6 +122,16 @@ class AgentBehaviour:
             return None
         return ref
 
+    def _may_notify(self, ref: ControllerRef, notif_type: str, path: str) -> bool:
+        """The recipient's 'n' permission on the notified element (9.4); without it the Notify is dropped."""
+        perms = self.ctx.permissions(ref.endpoint_id)
+        if perms.hook is None:
+            return True  # full access: the common case costs one dict lookup
+        parts = path.split(".")
+        inst = tuple(int(p) for p in parts if p.isdigit())
+        node = self.ctx.schema.lookup(".".join("{i}" if p.isdigit() else p for p in parts))
+        return node is not None and perms.notify_allowed(node, inst, notif_type)
+
     def _send(self, sub: Subscription, ref: ControllerRef, notification: Notification, now: float,
               force: bool = False) -> list[Action]:
         return self.notifier.notify(
@@ -140,6 +150,10 @@ class AgentBehaviour:
                 continue
             ref = self._controller(sub.recipient)
             if ref is None or (only is not None and ref.instance != only.instance):
+                continue
+            if not self._may_notify(ref, notif_type, path):
+                out.append(Observe("notify_dropped", f"Notify:{notification_kind(notification)}",
+                                   labels=(("reason", "permission"),)))
                 continue
             out += self._send(sub, ref, notification, now)
         return out
@@ -185,7 +199,8 @@ class AgentBehaviour:
             self._boot_sent.add(controller_id)
             for sub in self.subscriptions:
                 if (sub.enable and sub.notif_type == "Event" and sub.recipient + "." == ref.path
-                        and any(covers(self.ctx, "Event", r, BOOT_EVENT) for r in sub.refs)):
+                        and any(covers(self.ctx, "Event", r, BOOT_EVENT) for r in sub.refs)
+                        and self._may_notify(ref, "Event", BOOT_EVENT)):
                     out += self._send(sub, ref, boot_event(self.ctx, ref, self.boot, now), now, force=True)
         out += self.notifier.mark_ready(controller_id, now)
         out += self._schedule_periodic(ref, now)

@@ -16,12 +16,8 @@ from simulator.agent.access import Permissions, permissions_for
 from simulator.agent.actions import Send
 from simulator.datamodel.schema import ParamNode
 from simulator.datamodel.types import format_datetime
-from simulator.usp.messages import Msg, encode_msg
-from simulator.usp.records import (
-    DEFAULT_RECORD_VERSION,
-    DEFAULT_SUPPORTED_VERSIONS,
-    encode_no_session_context,
-)
+from simulator.usp.messages import Msg, encode_record_msg
+from simulator.usp.records import DEFAULT_RECORD_VERSION, DEFAULT_SUPPORTED_VERSIONS
 
 if TYPE_CHECKING:
     from simulator.datamodel.editing import DataModel
@@ -109,6 +105,8 @@ class AgentContext:
         datamodel: the per-agent data model facade (simulator.datamodel.editing.DataModel:
             get/set/add/delete/instances/supported/commands/transaction/drain_changes).
         now: the time of the call in progress (epoch seconds).
+        requester_id: EndpointID of the Controller whose request is being handled; ``requester`` is its
+            row (obuspa MSG_HANDLER_GetMsgControllerInstance), from which Subscription Add fills Recipient.
 
     Usage by behaviour modules::
 
@@ -120,7 +118,7 @@ class AgentContext:
     """
 
     __slots__ = ("_controllers", "_msg_counter", "_perms", "config", "datamodel", "endpoint_id", "now",
-                 "schema", "store")
+                 "requester_id", "schema", "store")
 
     def __init__(self, config: AgentConfig, datamodel: DataModel) -> None:
         self.config = config
@@ -129,9 +127,16 @@ class AgentContext:
         self.store: InstanceStore = datamodel.store
         self.schema: Schema = datamodel.schema
         self.now = 0.0
+        self.requester_id = ""
+        """EndpointID of the Controller whose request is being handled ("" outside requests)."""
         self._msg_counter = 0
         self._controllers: dict[str, ControllerRef] | None = None
         self._perms: dict[str, Permissions] = {}
+
+    @property
+    def requester(self) -> ControllerRef | None:
+        """The Controller row of the request being handled (None outside requests or for unknown senders)."""
+        return self.controller_for(self.requester_id) if self.requester_id else None
 
     # -- records ----------------------------------------------------------------------------------------
     def build_record(self, to_id: str, msg: Msg) -> bytes:
@@ -144,7 +149,7 @@ class AgentContext:
         Returns:
             The serialised Record.
         """
-        return encode_no_session_context(self.config.record_version, to_id, self.endpoint_id, encode_msg(msg))
+        return encode_record_msg(self.config.record_version, to_id, self.endpoint_id, msg)  # one serialise
 
     def send(self, to_id: str, msg: Msg, reply_to: str | None = None, msg_type: str = "") -> Send:
         """A Send action carrying ``msg`` to ``to_id``.

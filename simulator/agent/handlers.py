@@ -12,6 +12,7 @@ from simulator.agent.handlers_edit import MessageFailure, handle_add, handle_del
 from simulator.agent.handlers_get import (
     handle_get,
     handle_get_instances,
+    handle_get_plain,
     handle_get_supported_dm,
     handle_get_supported_protocol,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "handle_delete",
     "handle_get",
     "handle_get_instances",
+    "handle_get_plain",
     "handle_get_supported_dm",
     "handle_get_supported_protocol",
     "handle_operate",

@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.agent.subscription_writes import (
+    plan_subscription_add,
+    plan_subscription_set,
+    touches_subscriptions,
+)
 from simulator.datamodel.editing import ObjectFailedError, ParamFailure
 from simulator.usp.errors import ErrorCode, InvalidValueError, UspError
 from simulator.usp.requests import Add, Delete, Set
@@ -108,13 +113,22 @@ def _set_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
     if required_bad:
         msg = f"{obj_path}: required value too long"
         raise ObjectFailedError(msg, too_long, path=obj_path)
+    rejected: dict[str, list[ParamFailure]] = {}
+    if touches_subscriptions(obj_path):
+        plan = plan_subscription_set(ctx, obj_path, ok)
+        if plan is not None:
+            if plan.required_failed is not None:
+                base, errs = plan.required_failed
+                msg = f"{base}: required parameter failed: {errs[0].error.message}"
+                raise ObjectFailedError(msg, errs, path=base)
+            ok, rejected = plan.settings, plan.failures
     with dm.transaction():
         results = dm.set(obj_path, ok, now=ctx.now, access=perms.hook)
         for r in results:
             _deny_check(r.param_errs, r.path)
     out = []
     for r in results:
-        errs = [*r.param_errs,
+        errs = [*rejected.get(r.path, ()), *r.param_errs,
                 *(ParamFailure(r.path + _relative(f.path, obj_path), f.error) for f in too_long)]
         param_errs = [ParameterErr(_relative(f.path, r.path), f.error.code, f.error.message) for f in errs]
         out.append(UpdatedInstanceResult(r.path, tuple(param_errs), r.updated))
@@ -182,12 +196,19 @@ def _add_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
              perms: Permissions) -> list[CreatedObjectResult]:
     dm = ctx.datamodel
     ok, too_long, required_bad = _limit(ctx, "", settings)
+    hook = perms.hook
+    if touches_subscriptions(obj_path):
+        plan = plan_subscription_add(ctx, obj_path, ok, hook)
+        if plan is not None:
+            ok, hook = plan.settings, plan.hook
+            too_long += plan.failures
+            required_bad = required_bad or plan.required_failed
     if required_bad:
-        msg = f"{obj_path}: required value too long"
+        msg = f"{obj_path}: required parameter failed: {too_long[0].error.message}"
         raise ObjectFailedError(msg, [
             ParamFailure(obj_path + "{i}." + f.path, f.error) for f in too_long], path=None)
     with dm.transaction():
-        results = dm.add(obj_path, ok, now=ctx.now, access=perms.hook)
+        results = dm.add(obj_path, ok, now=ctx.now, access=hook)
         for r in results:
             _deny_check(r.param_errs, r.path)
     out = []

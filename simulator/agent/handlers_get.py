@@ -12,6 +12,7 @@ from simulator.datamodel.access import Perm
 from simulator.datamodel.resolver import ResolveOp
 from simulator.datamodel.schema import ObjAccess, ParamAccess
 from simulator.usp.errors import ErrorCode, UspError
+from simulator.usp.messages import PlainRequestedPathResult
 from simulator.usp.requests import Get, GetInstances, GetSupportedDM, GetSupportedProtocol
 from simulator.usp.responses import (
     CmdType,
@@ -41,7 +42,13 @@ if TYPE_CHECKING:
     from simulator.datamodel.model import SupportedObject
     from simulator.datamodel.schema import ParamNode
 
-__all__ = ["handle_get", "handle_get_instances", "handle_get_supported_dm", "handle_get_supported_protocol"]
+__all__ = [
+    "handle_get",
+    "handle_get_instances",
+    "handle_get_plain",
+    "handle_get_supported_dm",
+    "handle_get_supported_protocol",
+]
 
 _VALUE_TYPE = {
     "string": ParamValueType.PARAM_STRING, "boolean": ParamValueType.PARAM_BOOLEAN,
@@ -105,6 +112,34 @@ def handle_get(ctx: AgentContext, req: Get, perms: Permissions) -> GetResp:
         results.append(RequestedPathResult(path, 0, "", tuple(
             [ResolvedPathResult(obj_path, params) for obj_path, params in found])))
     return GetResp(tuple(results))
+
+
+def handle_get_plain(ctx: AgentContext, req: Get,
+                     perms: Permissions) -> list[RequestedPathResult | PlainRequestedPathResult]:
+    """``handle_get`` for the one-pass encoder: successes as plain ``(path, [(obj_path, params)])`` tuples.
+
+    Same results as ``handle_get`` (errors stay RequestedPathResult, the only carrier of err_code), without
+    building a dataclass per resolved object; ``usp.messages.get_resp_record`` serialises either form.
+    """
+    get = ctx.datamodel.get
+    hook = perms.hook
+    now = ctx.now
+    depth = req.max_depth
+    limit = ctx.config.max_value_chars
+    results: list[RequestedPathResult | PlainRequestedPathResult] = []
+    for path in req.param_paths:
+        try:
+            if len(path) > limit:
+                msg = "Path too long"
+                raise UspError(msg, code=ErrorCode.INVALID_PATH)
+            found = get(path, depth, now=now, access=hook)
+            if not found and hook is not None:
+                _check_hidden(ctx, path, depth)
+        except UspError as exc:
+            results.append(RequestedPathResult(path, exc.code, exc.message))
+            continue
+        results.append((path, found))
+    return results
 
 
 def handle_get_instances(ctx: AgentContext, req: GetInstances, perms: Permissions) -> GetInstancesResp:

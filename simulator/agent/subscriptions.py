@@ -233,7 +233,8 @@ def validate_reference_list(ctx: AgentContext, notif_type: str, value: str, *, s
         ctx: the agent (for the supported data model).
         notif_type: the row's NotifType.
         value: the comma-separated ReferenceList text.
-        strict: obuspa rules: Event entries end in ``!``, OperationComplete entries in ``()``.
+        strict: obuspa rules: Event entries end in ``!``, OperationComplete entries in ``()`` (``Device.``
+                alone is accepted for both).
             False also accepts covering object paths (usp-protocol.md 5.2).
 
     Raises:
@@ -258,6 +259,8 @@ def validate_reference_list(ctx: AgentContext, notif_type: str, value: str, *, s
         kinds = {PathKind.OBJECT} if notif_type in ("ObjectCreation", "ObjectDeletion") else {
             PathKind.OBJECT, _LEAF_KIND.get(notif_type, PathKind.OBJECT)}
         if strict and notif_type in ("Event", "OperationComplete"):
+            if item == "Device.":
+                continue  # [obuspa] the root is the one object path allowed: every command / event
             kinds = {_LEAF_KIND[notif_type]}
         if expr.kind not in kinds:
             want = {"Event": "an event path ending in !", "OperationComplete": "a command path ending in ()",

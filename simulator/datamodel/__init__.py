@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from simulator.datamodel.access import AccessHook, Perm
+from simulator.datamodel.commands import validate_command_input
 from simulator.datamodel.editing import (
     AddResult,
     DataModel,
@@ -35,4 +36,5 @@ __all__ = [
     "SetResult",
     "SimulatorError",
     "load_schema",
+    "validate_command_input",
 ]

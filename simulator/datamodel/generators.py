@@ -8,15 +8,36 @@ from __future__ import annotations
 import ipaddress
 import math
 import string
+from collections.abc import Callable
 from typing import Any
 
 from simulator.datamodel.personas import Persona, mix
 from simulator.datamodel.types import format_datetime
+from simulator.usp.errors import UspError
 
 _POOL_SIZE = 1024
 _POOLS: dict[tuple[str, str], tuple[str, ...]] = {}
 _TEMPLATE_FIELDS = frozenset({"index", "endpoint_id", "instance", "instances", "seed"})
 _UNIT = 1.0 / (1 << 64)
+_MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_MULT = 0xD6E8FEB86659FD93
+_OCTAVE_KEYS = (0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0)
+"""Per-octave constants XORed into a walk's key (digits of pi): no hashing needed per octave."""
+
+
+def fmix(x: int) -> int:
+    """One 64-bit multiply-xorshift round: cheap, deterministic in every process (no ``hash()``)."""
+    x = (x ^ (x >> 32)) * _MULT & _MASK64
+    return x ^ (x >> 29)
+
+
+def noise_key(seed: int, key: int, inst: tuple[int, ...]) -> int:
+    """64-bit key of (agent seed, generator key, instance numbers) for the time-noise generators."""
+    h = fmix((seed * _GOLDEN ^ key) & _MASK64)
+    for n in inst:
+        h = fmix((h + n * _GOLDEN) & _MASK64)
+    return h
 
 
 def faker_pool(provider: str, locale: str = "en_US") -> tuple[str, ...]:
@@ -59,6 +80,36 @@ class Generator:
     def _hash(self, persona: Persona, inst: tuple[int, ...], *extra: int) -> int:
         return mix(persona.seed, self.salt, *inst, *extra)
 
+    def samples(self) -> list[str]:
+        """Values this generator can produce, for load-time type checking.
+
+        Exhaustive for generators with a finite literal set (``choice``, ``faker``) and the extremes
+        of ``wave``/``walk``; a few representative agents/instances/times for the others.
+        """
+        now = _SAMPLE_NOW
+        return [
+            self.value(Persona(index, boot_time=now - 3600.0), inst, now + dt)
+            for index in (0, 1, 999)
+            for inst in ((), (1,), (7, 2))
+            for dt in (0.0, 61.5)
+        ]
+
+    def conform(self, normalize: Callable[[str], str]) -> None:
+        """Make every produced value the canonical lexical form of the parameter type.
+
+        ``normalize`` is the parameter type's ``TypeSpec.normalize``. Generators with a literal value
+        set are normalised in place (``values: [true, false]`` on a boolean gives ``"true"``); the
+        others must already produce canonical values.
+
+        Raises:
+            ValueError: a value is invalid for the type, or not canonical and not rewritable.
+        """
+        for sample in dict.fromkeys(self.samples()):
+            canonical = _checked(normalize, sample, self.kind)
+            if canonical != sample:
+                msg = f"gen {self.kind} produces {sample!r}, which is not canonical (expected {canonical!r})"
+                raise ValueError(msg)
+
     def __repr__(self) -> str:
         return f"<Generator {self.kind}>"
 
@@ -100,6 +151,14 @@ class Choice(Generator):
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
         return self.values[self._hash(persona, inst) % len(self.values)]
+
+    def samples(self) -> list[str]:
+        return list(self.values)
+
+    def conform(self, normalize: Callable[[str], str]) -> None:
+        values = tuple(_checked(normalize, v, self.kind) for v in self.values)
+        if values != self.values:  # keep sharing the faker pool when nothing changes
+            self.values = values
 
 
 class Address(Generator):
@@ -173,46 +232,87 @@ class Counter(Generator):
 class Wave(Generator):
     """Sine between min and max with a per-agent phase, plus deterministic per-second noise."""
 
-    __slots__ = ("decimals", "hi", "lo", "noise", "period")
+    __slots__ = ("amp", "decimals", "hi", "key", "lo", "mid", "noise", "omega", "period")
     dynamic = True
 
     def __init__(self, salt: int, lo: float, hi: float, period: float, noise: float, decimals: int) -> None:  # noqa: PLR0917
         super().__init__("wave", salt)
         self.lo, self.hi, self.period, self.noise, self.decimals = lo, hi, period, noise, decimals
+        self.key = mix(salt)
+        self.mid, self.amp = (lo + hi) / 2.0, (hi - lo) / 2.0
+        self.omega = 2.0 * math.pi / period
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
-        h = self._hash(persona, inst)
-        phase = h * _UNIT * 2.0 * math.pi
-        mid, amp = (self.lo + self.hi) / 2.0, (self.hi - self.lo) / 2.0
-        v = mid + amp * math.sin(2.0 * math.pi * now / self.period + phase)
+        h = noise_key(persona.seed, self.key, inst)
+        v = self.mid + self.amp * math.sin(self.omega * now + h * _PHASE)
         if self.noise:
-            v += self.noise * (2.0 * mix(h, int(now)) * _UNIT - 1.0)
+            v += self.noise * (2.0 * fmix((h + int(now) * _GOLDEN) & _MASK64) * _UNIT - 1.0)
         return _fmt_num(min(self.hi, max(self.lo, v)), self.decimals)
+
+    def samples(self) -> list[str]:
+        return [_fmt_num(self.lo, self.decimals), _fmt_num(self.hi, self.decimals), *super().samples()]
 
 
 class Walk(Generator):
-    """Bounded random-walk-like curve: 3 octaves of smoothed value noise over ``interval`` knots."""
+    """Bounded random-walk-like curve: 3 octaves of smoothed value noise over ``interval`` knots.
 
-    __slots__ = ("decimals", "hi", "interval", "lo")
+    Knot heights are ``fmix(key ^ octave_key + k * golden)``: one multiply-xorshift round per knot.
+    """
+
+    __slots__ = ("decimals", "hi", "interval", "key", "lo", "scale")
     dynamic = True
 
     def __init__(self, salt: int, lo: float, hi: float, interval: float, decimals: int) -> None:
         super().__init__("walk", salt)
         self.lo, self.hi, self.interval, self.decimals = lo, hi, interval, decimals
+        self.key = mix(salt)
+        self.scale = (hi - lo) * _UNIT  # octave amplitudes sum to 1
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
-        h = self._hash(persona, inst)
-        total, weight = 0.0, 0.0
-        for octave, amp in ((1, 0.6), (4, 0.3), (16, 0.1)):
-            t = now / (self.interval * octave)
+        h = noise_key(persona.seed, self.key, inst)
+        t0 = now / self.interval
+        total = 0.0
+        for amp, per, okey in _OCTAVES:
+            t = t0 * per
             k = math.floor(t)
             f = t - k
             f = f * f * (3.0 - 2.0 * f)  # smoothstep between knots
-            a = mix(h, octave, k) * _UNIT
-            b = mix(h, octave, k + 1) * _UNIT
+            x = ((h ^ okey) + k * _GOLDEN) & _MASK64
+            a = (x ^ (x >> 32)) * _MULT & _MASK64
+            a ^= a >> 29
+            x = (x + _GOLDEN) & _MASK64
+            b = (x ^ (x >> 32)) * _MULT & _MASK64
+            b ^= b >> 29
             total += amp * (a + (b - a) * f)
-            weight += amp
-        return _fmt_num(self.lo + (self.hi - self.lo) * total / weight, self.decimals)
+        return _fmt_num(self.lo + self.scale * total, self.decimals)
+
+    def samples(self) -> list[str]:
+        return [_fmt_num(self.lo, self.decimals), _fmt_num(self.hi, self.decimals), *super().samples()]
+
+
+_PHASE = 2.0 * math.pi * _UNIT
+_OCTAVES = tuple(zip((0.6, 0.3, 0.1), (1.0, 0.25, 0.0625), _OCTAVE_KEYS, strict=True))
+"""(amplitude, 1/period multiplier, key) per octave of a walk."""
+_SAMPLE_NOW = 1_700_000_000.0
+
+
+def _checked(normalize: Callable[[str], str], value: str, kind: str) -> str:
+    try:
+        return normalize(value)
+    except UspError as exc:
+        msg = f"gen {kind} value {value!r} is invalid: {exc.message}"
+        raise ValueError(msg) from None
+
+
+def literal(value: Any) -> str:
+    """A YAML scalar as profile text: booleans as ``true``/``false``, null as ``""``, lists comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(literal(v) for v in value)
+    return str(value)
 
 
 def _fmt_num(v: float, decimals: int) -> str:
@@ -264,7 +364,11 @@ def make_generator(spec: dict[str, Any], salt: int) -> Generator:
         if kind == "template":
             return Template(salt, str(need("format")))
         if kind == "choice":
-            return Choice(salt, tuple(str(v) for v in need("values")))
+            values = need("values")
+            if not isinstance(values, list):
+                msg = "values must be a list"
+                raise ValueError(msg)
+            return Choice(salt, tuple(literal(v) for v in values))
         if kind == "faker":
             return Choice(salt, faker_pool(str(need("provider")), str(spec.get("locale", "en_US"))), "faker")
         if kind in ("mac", "ipv4", "ipv6"):

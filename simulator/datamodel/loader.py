@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from simulator.datamodel.errors import SchemaError
-from simulator.datamodel.generators import Generator, Template, make_generator
+from simulator.datamodel.generators import Generator, Template, literal, make_generator
 from simulator.datamodel.schema import (
     CommandNode,
     EventNode,
@@ -271,6 +271,7 @@ class _Builder:
             strong=bool(attrs.get("strong", False)),
             units=str(attrs.get("units", "")),
             mandatory=bool(attrs.get("mandatory", False)),
+            has_default="default" in attrs,
         )
         node.path = path
         self._register(node)
@@ -292,7 +293,7 @@ class _Builder:
         if "enum" in attrs:
             if not isinstance(attrs["enum"], list) or not attrs["enum"]:
                 raise self.fail(attrs, "enum", f"{kp}.enum", "expected a non-empty list of values")
-            extra["enum"] = tuple(_scalar(v) for v in attrs["enum"])
+            extra["enum"] = tuple(literal(v) for v in attrs["enum"])
         if "range" in attrs:
             rng = attrs["range"]
             if not (
@@ -322,13 +323,13 @@ class _Builder:
     ) -> str | Generator:
         if isinstance(raw, dict):
             try:
-                return make_generator(raw, salt)
+                gen = make_generator(raw, salt)
+                gen.conform(type_.normalize)
             except ValueError as exc:
-                raise self.fail(where, key, kp, str(exc)) from None
-        if isinstance(raw, list):
-            raw = ",".join(_scalar(v) for v in raw)
+                raise self.fail(where, key, kp, f"{exc} (parameter type {type_.name})") from None
+            return gen
         try:
-            return type_.normalize(_scalar(raw))
+            return type_.normalize(literal(raw))
         except UspError as exc:
             raise self.fail(where, key, kp, f"invalid {type_.name} value: {exc.message}") from None
 
@@ -484,11 +485,3 @@ class _Builder:
         for rng in ranges:
             insts = [(*i, n) for i in insts for n in rng]
         return obj, insts
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    return str(value)

@@ -57,6 +57,7 @@ class ParamNode(_Frozen):
         "access",
         "counts",
         "default",
+        "has_default",
         "id",
         "mandatory",
         "name",
@@ -85,6 +86,7 @@ class ParamNode(_Frozen):
         strong: bool = False,
         units: str = "",
         mandatory: bool = False,
+        has_default: bool = False,
     ) -> None:
         self.id = -1
         self.name = name
@@ -99,6 +101,8 @@ class ParamNode(_Frozen):
         self.strong = strong
         self.units = units
         self.mandatory = mandatory
+        self.has_default = has_default
+        """True when the profile declares ``default`` (else ``default`` is the type's implicit one)."""
         self.counts: ObjectNode | None = None
         """The table whose live instance count this ``*NumberOfEntries`` parameter reports."""
         self.readable = access != ParamAccess.WRITE_ONLY

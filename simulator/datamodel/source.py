@@ -169,9 +169,7 @@ def stamp(path: str) -> FileStamp:
     return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
 
 
-def merged_document(
-    path: str, _seen: tuple[str, ...] = (), files: list[FileStamp] | None = None
-) -> LDict:
+def merged_document(path: str, _seen: tuple[str, ...] = (), files: list[FileStamp] | None = None) -> LDict:
     """Read ``path`` and apply it over its ``extends`` chain.
 
     ``files``, when given, receives the ``FileStamp`` of every file of the chain (taken before the file

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from simulator.fleet.yamlsource import ConfigError, Node, read_yaml
+from simulator.fleet.yamlsource import COMMAND_LINE, ConfigError, Node, command_line_error, read_yaml
 
 __all__ = [
     "PROFILES",
@@ -32,8 +32,17 @@ __all__ = [
 _TOP = frozenset({"name", "duration", "spawn_rate", "seed", "broker", "controller", "groups"})
 _BROKER = frozenset({"url", "username", "password", "client_id", "keep_alive", "tls", "connect_timeout"})
 _TLS = frozenset({"ca", "cert", "key", "insecure", "server_hostname"})
-_CONTROLLER = frozenset({"profile", "endpoint_id", "agent_topic", "controller_topic", "ws_url",
-                         "send_connect_record", "boot_subscription"})
+_CONTROLLER = frozenset(
+    {
+        "profile",
+        "endpoint_id",
+        "agent_topic",
+        "controller_topic",
+        "ws_url",
+        "send_connect_record",
+        "boot_subscription",
+    }
+)
 _GROUP = frozenset({"name", "profile", "count", "endpoint_id", "mtp", "mqtt_version", "spawn_rate", "ws_url"})
 _AGENT_FIELDS = frozenset({"endpoint_id", "index"})
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +62,42 @@ class ControllerProfile:
 
 
 PROFILES: dict[str, ControllerProfile] = {
-    "oktopus": ControllerProfile("oktopusController", "oktopus/usp/v1/agent/{endpoint_id}",
-                                 "oktopus/usp/v1/controller", "ws://127.0.0.1:8080/ws/agent", 5, True, False),
-    "oktopus-legacy": ControllerProfile("oktopusController", "oktopus/v1/agent/{endpoint_id}",
-                                        "oktopus/v1/controller", "ws://127.0.0.1:8080/ws/agent", 5, True, False),
-    "openusp": ControllerProfile("self::openusp-controller", "usp/agent/{endpoint_id}", "usp/controller", "ws://127.0.0.1:8081/usp", 5, True, True),
-    "generic": ControllerProfile("proto::controller", "usp/agent/{endpoint_id}", "usp/controller", "ws://127.0.0.1:8080/usp", 5, True, True),
+    "oktopus": ControllerProfile(
+        "oktopusController",
+        "oktopus/usp/v1/agent/{endpoint_id}",
+        "oktopus/usp/v1/controller",
+        "ws://127.0.0.1:8080/ws/agent",
+        5,
+        True,
+        False,
+    ),
+    "oktopus-legacy": ControllerProfile(
+        "oktopusController",
+        "oktopus/v1/agent/{endpoint_id}",
+        "oktopus/v1/controller",
+        "ws://127.0.0.1:8080/ws/agent",
+        5,
+        True,
+        False,
+    ),
+    "openusp": ControllerProfile(
+        "self::openusp-controller",
+        "usp/agent/{endpoint_id}",
+        "usp/controller",
+        "ws://127.0.0.1:8081/usp",
+        5,
+        True,
+        True,
+    ),
+    "generic": ControllerProfile(
+        "proto::controller",
+        "usp/agent/{endpoint_id}",
+        "usp/controller",
+        "ws://127.0.0.1:8080/usp",
+        5,
+        True,
+        True,
+    ),
 }
 """Controller profiles; every value can be overridden in the ``controller:`` section."""
 
@@ -175,19 +214,21 @@ class ScenarioConfig:
     def with_agents(self, total: int) -> ScenarioConfig:
         """Scale the groups proportionally to ``total`` agents (the last group takes the remainder)."""
         if total < 1:
-            raise ConfigError("<command line>", 0, "--agents", f"must be >= 1, got {total}")
+            raise command_line_error(option="--agents", reason=f"must be >= 1, got {total}")
         old = self.total_agents
         counts = [max(1, g.count * total // old) for g in self.groups[:-1]]
         counts.append(max(1, total - sum(counts)))
         while sum(counts) > total and len(counts) > 1:
             counts.pop(0)
-        groups = self.groups[-len(counts):]
-        return dataclasses.replace(self, groups=_renumber([
-            dataclasses.replace(g, count=c) for g, c in zip(groups, counts, strict=True)]))
+        groups = self.groups[-len(counts) :]
+        return dataclasses.replace(
+            self,
+            groups=_renumber([dataclasses.replace(g, count=c) for g, c in zip(groups, counts, strict=True)]),
+        )
 
     def with_broker(self, url: str) -> ScenarioConfig:
         """Point the scenario at another broker (``--broker``)."""
-        host, port, tls = parse_broker_url(url, "<command line>", 0, "--broker")
+        host, port, tls = parse_broker_url(url, COMMAND_LINE, 0, "--broker")
         if tls is not None and self.broker.tls is not None:
             tls = self.broker.tls
         broker = dataclasses.replace(self.broker, url=url, host=host, port=port, tls=tls)
@@ -212,7 +253,9 @@ def parse_broker_url(url: str, file: str, line: int, key: str) -> tuple[str, int
         return "", 0, None
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError(file, line, key, f"expected mqtt://host:port, mqtts://host:port or embedded, got {url!r}")
+        raise ConfigError(
+            file, line, key, f"expected mqtt://host:port, mqtts://host:port or embedded, got {url!r}"
+        )
     try:
         port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
     except ValueError:
@@ -258,8 +301,12 @@ class _Reader:
     def known(self, node: Node, kp: str, allowed: frozenset[str]) -> None:
         for key in node:
             if key not in allowed:
-                raise self.fail(node, key, f"{kp}.{key}" if kp else key,
-                                f"unknown key; expected one of {', '.join(sorted(allowed))}")
+                raise self.fail(
+                    node,
+                    key,
+                    f"{kp}.{key}" if kp else key,
+                    f"unknown key; expected one of {', '.join(sorted(allowed))}",
+                )
 
     def string(self, node: Node, key: str, kp: str, default: str | None) -> str | None:
         value = node.get(key, default)
@@ -269,8 +316,9 @@ class _Reader:
             return str(value)
         raise self.fail(node, key, kp, f"expected a string, got {type(value).__name__}")
 
-    def number(self, node: Node, key: str, kp: str, default: float, *, minimum: float,
-               integer: bool = False) -> float:
+    def number(
+        self, node: Node, key: str, kp: str, default: float, *, minimum: float, integer: bool = False
+    ) -> float:
         value = node.get(key, default)
         ok = isinstance(value, int) if integer else isinstance(value, int | float)
         if not ok or isinstance(value, bool) or value < minimum:
@@ -288,8 +336,11 @@ class _Reader:
         if value is None:
             return
         try:
-            names = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(value)
-                     if f is not None}
+            names = {
+                f.split(".")[0].split("[")[0]
+                for _, f, _, _ in string.Formatter().parse(value)
+                if f is not None
+            }
             bad = names - fields
             if bad or "" in names:
                 reason = f"unknown template field(s) {sorted(bad)}; allowed: {', '.join(sorted(fields))}"
@@ -333,10 +384,12 @@ def _broker(r: _Reader, node: Node) -> BrokerConfig:
         if tls is None:
             raise r.fail(node, "tls", "broker.tls", "TLS options need an mqtts:// broker url")
         tls = TlsConfig(
-            r.string(tls_node, "ca", "broker.tls.ca", None), r.string(tls_node, "cert", "broker.tls.cert", None),
+            r.string(tls_node, "ca", "broker.tls.ca", None),
+            r.string(tls_node, "cert", "broker.tls.cert", None),
             r.string(tls_node, "key", "broker.tls.key", None),
             r.flag(tls_node, "insecure", "broker.tls.insecure", False),
-            r.string(tls_node, "server_hostname", "broker.tls.server_hostname", None))
+            r.string(tls_node, "server_hostname", "broker.tls.server_hostname", None),
+        )
         for key in ("ca", "cert", "key"):
             value = getattr(tls, key)
             if value is not None and not Path(value).is_file():
@@ -344,11 +397,16 @@ def _broker(r: _Reader, node: Node) -> BrokerConfig:
         if tls.key and not tls.cert:
             raise r.fail(tls_node, "key", "broker.tls.key", "a client key needs broker.tls.cert")
     out = BrokerConfig(
-        url, host, port, tls,
-        r.string(node, "username", "broker.username", None), r.string(node, "password", "broker.password", None),
+        url,
+        host,
+        port,
+        tls,
+        r.string(node, "username", "broker.username", None),
+        r.string(node, "password", "broker.password", None),
         r.string(node, "client_id", "broker.client_id", "") or "",
         int(r.number(node, "keep_alive", "broker.keep_alive", 60, minimum=0, integer=True)),
-        r.number(node, "connect_timeout", "broker.connect_timeout", 10, minimum=0.1))
+        r.number(node, "connect_timeout", "broker.connect_timeout", 10, minimum=0.1),
+    )
     for key in ("username", "password", "client_id"):
         r.template(node, key, f"broker.{key}", getattr(out, key), _AGENT_FIELDS)
     return out
@@ -357,8 +415,12 @@ def _broker(r: _Reader, node: Node) -> BrokerConfig:
 def _controller(r: _Reader, node: Node) -> ControllerConfig:
     profile_name = r.string(node, "profile", "controller.profile", "generic") or "generic"
     if profile_name not in PROFILES:
-        raise r.fail(node, "profile", "controller.profile",
-                     f"unknown controller profile {profile_name!r}; expected one of {', '.join(PROFILES)}")
+        raise r.fail(
+            node,
+            "profile",
+            "controller.profile",
+            f"unknown controller profile {profile_name!r}; expected one of {', '.join(PROFILES)}",
+        )
     p = PROFILES[profile_name]
     values: dict[str, Any] = {}
     for key in ("endpoint_id", "agent_topic", "controller_topic", "ws_url"):
@@ -367,15 +429,20 @@ def _controller(r: _Reader, node: Node) -> ControllerConfig:
             raise r.fail(node, key, f"controller.{key}", "must not be empty")
         r.template(node, key, f"controller.{key}", values[key], frozenset({"endpoint_id", "controller_id"}))
     if "{endpoint_id}" not in values["agent_topic"]:
-        raise r.fail(node, "agent_topic", "controller.agent_topic",
-                     "must contain {endpoint_id} so every agent has its own topic")
+        raise r.fail(
+            node,
+            "agent_topic",
+            "controller.agent_topic",
+            "must contain {endpoint_id} so every agent has its own topic",
+        )
     for key in ("send_connect_record", "boot_subscription"):
         values[key] = r.flag(node, key, f"controller.{key}", getattr(p, key))
     return ControllerConfig(profile=profile_name, mqtt_version=p.mqtt_version, **values)
 
 
-def _groups(r: _Reader, doc: Node, base: Path, controller: ControllerConfig,
-            spawn_rate: float) -> tuple[GroupConfig, ...]:
+def _groups(
+    r: _Reader, doc: Node, base: Path, controller: ControllerConfig, spawn_rate: float
+) -> tuple[GroupConfig, ...]:
     raw = doc.get("groups")
     if not isinstance(raw, list) or not raw:
         raise r.fail(doc, "groups", "groups", "expected a non-empty list of agent groups")
@@ -390,13 +457,19 @@ def _groups(r: _Reader, doc: Node, base: Path, controller: ControllerConfig,
         profile = r.string(node, "profile", f"{kp}.profile", "minimal") or "minimal"
         found = find_datamodel(profile, base)
         if found is None:
-            raise r.fail(node, "profile", f"{kp}.profile",
-                         f"data-model profile {profile!r} not found (datamodels/<name>.yaml or a file path)")
+            raise r.fail(
+                node,
+                "profile",
+                f"{kp}.profile",
+                f"data-model profile {profile!r} not found (datamodels/<name>.yaml or a file path)",
+            )
         count = int(r.number(node, "count", f"{kp}.count", 1, minimum=1, integer=True))
         eid = r.string(node, "endpoint_id", f"{kp}.endpoint_id", "os::012345-SIM{index:06d}") or ""
         r.template(node, "endpoint_id", f"{kp}.endpoint_id", eid, frozenset({"index"}))
         if "{index" not in eid:
-            raise r.fail(node, "endpoint_id", f"{kp}.endpoint_id", "must contain {index} (e.g. SIM{index:06d})")
+            raise r.fail(
+                node, "endpoint_id", f"{kp}.endpoint_id", "must contain {index} (e.g. SIM{index:06d})"
+            )
         if eid in seen:
             raise r.fail(node, "endpoint_id", f"{kp}.endpoint_id", f"same template as groups[{seen[eid]}]")
         seen[eid] = i
@@ -406,11 +479,17 @@ def _groups(r: _Reader, doc: Node, base: Path, controller: ControllerConfig,
         version_raw = str(node.get("mqtt_version", controller.mqtt_version))
         versions = {"5": 5, "5.0": 5, "3.1.1": 4, "4": 4}
         if version_raw not in versions:
-            raise r.fail(node, "mqtt_version", f"{kp}.mqtt_version", f"expected 5 or 3.1.1, got {version_raw!r}")
+            raise r.fail(
+                node, "mqtt_version", f"{kp}.mqtt_version", f"expected 5 or 3.1.1, got {version_raw!r}"
+            )
         version = versions[version_raw]
         if version == 4 and controller.profile.startswith("oktopus"):
-            raise r.fail(node, "mqtt_version", f"{kp}.mqtt_version",
-                         "Oktopus identifies devices by an MQTT 5 CONNECT user property; use 5")
+            raise r.fail(
+                node,
+                "mqtt_version",
+                f"{kp}.mqtt_version",
+                "Oktopus identifies devices by an MQTT 5 CONNECT user property; use 5",
+            )
         rate = r.number(node, "spawn_rate", f"{kp}.spawn_rate", spawn_rate, minimum=0.001)
         ws_url = r.string(node, "ws_url", f"{kp}.ws_url", controller.ws_url) or ""
         if mtp == "websocket" and urlsplit(ws_url).scheme not in ("ws", "wss"):

@@ -83,15 +83,44 @@ class AgentDriver:
         connects: successful connections so far.
     """
 
-    __slots__ = ("_attempt", "_connected_at", "_first_request", "_retry", "_rng", "_task", "_timers",
-                 "agent", "connects", "controller_id", "epoch_offset", "error", "events", "mqtt_version",
-                 "mtp", "on_error", "retry_delay", "send_connect_record", "state", "transport")
+    __slots__ = (
+        "_attempt",
+        "_connected_at",
+        "_first_request",
+        "_retry",
+        "_rng",
+        "_task",
+        "_timers",
+        "agent",
+        "connects",
+        "controller_id",
+        "epoch_offset",
+        "error",
+        "events",
+        "mqtt_version",
+        "mtp",
+        "on_error",
+        "retry_delay",
+        "send_connect_record",
+        "state",
+        "transport",
+    )
 
-    def __init__(self, agent: Agent, transport: Transport, events: EventHook, *,
-                 controller_id: str | None = None, mtp: str = "mqtt", mqtt_version: int = 5,
-                 retry_delay: RetryDelay | None = None, send_connect_record: bool = True,
-                 epoch_offset: float = 0.0, rng: random.Random | None = None,
-                 on_error: Callable[[AgentDriver, BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        transport: Transport,
+        events: EventHook,
+        *,
+        controller_id: str | None = None,
+        mtp: str = "mqtt",
+        mqtt_version: int = 5,
+        retry_delay: RetryDelay | None = None,
+        send_connect_record: bool = True,
+        epoch_offset: float = 0.0,
+        rng: random.Random | None = None,
+        on_error: Callable[[AgentDriver, BaseException], None] | None = None,
+    ) -> None:
         """Wire the agent to the transport (nothing happens until ``start``).
 
         Args:
@@ -185,15 +214,22 @@ class AgentDriver:
 
     def _mtp_up(self, now: float) -> list[Action]:
         version = MQTTVersion.V5 if self.mqtt_version == 5 else MQTTVersion.V3_1_1
-        actions = self.agent.mtp_connected(now, self.controller_id, mtp_kind=self.mtp, mqtt_version=version,
-                                           subscribed_topic=self.transport.reply_to or "")
+        actions = self.agent.mtp_connected(
+            now,
+            self.controller_id,
+            mtp_kind=self.mtp,
+            mqtt_version=version,
+            subscribed_topic=self.transport.reply_to or "",
+        )
         if not self.send_connect_record:
             actions = [a for a in actions if not (isinstance(a, Send) and a.msg_type == "Connect")]
         return actions
 
     def _connect_failed(self, exc: TransportError) -> None:
         refused = isinstance(exc, ConnectError) and exc.refused
-        self.events.fire(name="connect_error", kind="refused" if refused else "unreachable", value=1.0, error=1)
+        self.events.fire(
+            name="connect_error", kind="refused" if refused else "unreachable", value=1.0, error=1
+        )
         if self.state is not DriverState.CONNECTING:
             return
         if is_retryable(exc):
@@ -263,7 +299,9 @@ class AgentDriver:
         if self._first_request:
             self._first_request = False
             self.events.fire(name="onboarding", kind=self.mtp, value=loop_now - self._connected_at, error=0)
-        actions = self._guard(self.agent.receive, packet.payload, loop_now + self.epoch_offset, packet.reply_to)
+        actions = self._guard(
+            self.agent.receive, packet.payload, loop_now + self.epoch_offset, packet.reply_to
+        )
         self._execute(actions, start)
 
     def _fire_timer(self, timer: Timer) -> None:
@@ -342,7 +380,9 @@ class AgentDriver:
         if old is not None:
             old.cancel()
         loop = asyncio.get_running_loop()
-        timers[schedule.timer] = loop.call_at(schedule.at - self.epoch_offset, self._fire_timer, schedule.timer)
+        timers[schedule.timer] = loop.call_at(
+            schedule.at - self.epoch_offset, self._fire_timer, schedule.timer
+        )
 
     def _disconnect(self, action: Disconnect) -> None:
         if self.state is not DriverState.CONNECTED:
@@ -374,8 +414,12 @@ class AgentDriver:
             logger.info("%s: bulk data POST to %s failed: %s", self.endpoint_id, action.url, exc)
             self.events.fire(name="http_post", kind="error", value=1.0, error=1)
             return
-        self.events.fire(name="http_post", kind=str(status // 100) + "xx", value=1.0,
-                         error=0 if 200 <= status < 300 else status)
+        self.events.fire(
+            name="http_post",
+            kind=str(status // 100) + "xx",
+            value=1.0,
+            error=0 if 200 <= status < 300 else status,
+        )
 
 
 def _default_delay(attempt: int, rng: random.Random) -> float:

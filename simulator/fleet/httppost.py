@@ -12,8 +12,14 @@ __all__ = ["post"]
 _MAX_HEADER = 64 * 1024
 
 
-async def post(url: str, body: bytes, headers: tuple[tuple[str, str], ...] = (), *,
-               timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> int:
+async def post(
+    url: str,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...] = (),
+    *,
+    timeout: float = 10.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> int:
     """POST ``body`` to ``url`` and return the HTTP status code (the response body is discarded).
 
     Args:
@@ -38,14 +44,21 @@ async def post(url: str, body: bytes, headers: tuple[tuple[str, str], ...] = (),
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    lines = [f"POST {target} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}",
-             "Connection: close"]
+    lines = [
+        f"POST {target} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{k}: {v}" for k, v in headers]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
     async with asyncio.timeout(timeout):
         reader, writer = await asyncio.open_connection(
-            parts.hostname, port, ssl=(ssl_context or ssl.create_default_context()) if tls else None,
-            limit=_MAX_HEADER)
+            parts.hostname,
+            port,
+            ssl=(ssl_context or ssl.create_default_context()) if tls else None,
+            limit=_MAX_HEADER,
+        )
         try:
             writer.write(request)
             await writer.drain()

@@ -45,7 +45,9 @@ def find_mosquitto() -> str | None:
     found = shutil.which("mosquitto")
     if found:
         return found
-    return next((p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
+    return next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
+    )
 
 
 def free_port() -> int:
@@ -67,8 +69,9 @@ async def _port_open(port: int) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def local_broker(*, prefer: str = "mosquitto", oktopus_prefix: str | None = None,
-                       startup_timeout: float = 10.0) -> AsyncIterator[LocalBroker]:
+async def local_broker(
+    *, prefer: str = "mosquitto", oktopus_prefix: str | None = None, startup_timeout: float = 10.0
+) -> AsyncIterator[LocalBroker]:
     """Run a broker for the duration of the ``async with`` block.
 
     Args:
@@ -92,10 +95,16 @@ async def local_broker(*, prefer: str = "mosquitto", oktopus_prefix: str | None 
     with tempfile.TemporaryDirectory(prefix="uspsim-mosquitto-") as tmp:
         port = free_port()
         conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n")
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conf.write_text(
+            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n"
+        )
+        proc = subprocess.Popen(
+            [binary, "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + startup_timeout

@@ -120,8 +120,13 @@ class Histogram:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for pipes and JSON)."""
-        return {"buckets": dict(self.buckets), "count": self.count, "total": self.total,
-                "min": self.min if self.count else 0.0, "max": self.max}
+        return {
+            "buckets": dict(self.buckets),
+            "count": self.count,
+            "total": self.total,
+            "min": self.min if self.count else 0.0,
+            "max": self.max,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Histogram:
@@ -191,15 +196,20 @@ class Stats:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for pipes and JSON)."""
-        return {"counters": [[n, k, v] for (n, k), v in self.counters.items()],
-                "errors": [[n, k, v] for (n, k), v in self.errors.items()],
-                "histograms": [[n, k, h.to_dict()] for (n, k), h in self.histograms.items()]}
+        return {
+            "counters": [[n, k, v] for (n, k), v in self.counters.items()],
+            "errors": [[n, k, v] for (n, k), v in self.errors.items()],
+            "histograms": [[n, k, h.to_dict()] for (n, k), h in self.histograms.items()],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stats:
         """Inverse of ``to_dict``."""
-        return cls({(n, k): v for n, k, v in data["counters"]}, {(n, k): v for n, k, v in data["errors"]},
-                   {(n, k): Histogram.from_dict(h) for n, k, h in data["histograms"]})
+        return cls(
+            {(n, k): v for n, k, v in data["counters"]},
+            {(n, k): v for n, k, v in data["errors"]},
+            {(n, k): Histogram.from_dict(h) for n, k, h in data["histograms"]},
+        )
 
 
 class Metrics:

@@ -36,15 +36,17 @@ class Link:
 
     __slots__ = ("epoch_offset", "group", "host", "port", "scenario", "ssl_context")
 
-    def __init__(self, scenario: ScenarioConfig, group: GroupConfig, host: str, port: int,
-                 epoch_offset: float = 0.0) -> None:
+    def __init__(
+        self, scenario: ScenarioConfig, group: GroupConfig, host: str, port: int, epoch_offset: float = 0.0
+    ) -> None:
         self.scenario = scenario
         self.group = group
         self.host = host
         self.port = port
         tls = scenario.broker.tls
         self.ssl_context: ssl.SSLContext | None = (
-            tls_settings(tls).make_context() if tls is not None and group.mtp == "mqtt" else None)
+            tls_settings(tls).make_context() if tls is not None and group.mtp == "mqtt" else None
+        )
         self.epoch_offset = epoch_offset
 
     @property
@@ -54,7 +56,7 @@ class Link:
 
     @property
     def mtp(self) -> str:
-        """"mqtt" or "websocket"."""
+        """ "mqtt" or "websocket"."""
         return self.group.mtp
 
 
@@ -87,8 +89,9 @@ def mqtt_settings(agent: Agent, link: Link) -> MqttSettings:
     scenario = link.scenario
     version = value(f"{client}ProtocolVersion")
     protocol = (5 if version == "5.0" else 4) if version else link.group.mqtt_version
-    agent_topic = value(f"{PATHS.agent_mtp}MQTT.ResponseTopicConfigured") or \
-        scenario.controller.agent_topic_for(eid)
+    agent_topic = value(
+        f"{PATHS.agent_mtp}MQTT.ResponseTopicConfigured"
+    ) or scenario.controller.agent_topic_for(eid)
     controller_topic = value(f"{PATHS.controller_mtp}MQTT.Topic") or scenario.controller.controller_topic
     username = value(f"{client}Username") or None
     password = value(f"{client}Password") or None
@@ -115,8 +118,11 @@ def mqtt_settings(agent: Agent, link: Link) -> MqttSettings:
 
 def websocket_settings(agent: Agent, link: Link) -> WebSocketSettings:
     """Build the WebSocket client settings of one agent (URL from the scenario group)."""
-    return WebSocketSettings(url=link.group.ws_url, endpoint_id=agent.endpoint_id,
-                             connect_timeout=link.scenario.broker.connect_timeout)
+    return WebSocketSettings(
+        url=link.group.ws_url,
+        endpoint_id=agent.endpoint_id,
+        connect_timeout=link.scenario.broker.connect_timeout,
+    )
 
 
 def make_transport(agent: Agent, link: Link) -> Transport:

@@ -60,7 +60,9 @@ class Notification:
         """Low-cardinality name: ``Notify:ValueChange``, ``Notify:Boot!``..."""
         n = self.notify.notification
         name = getattr(n, "event_name", None)
-        return f"Notify:{name}" if name else f"Notify:{type(n).__name__}"
+        if name:  # "Boot!" on the wire; tolerate agents that drop the "!" (events always end in "!")
+            return f"Notify:{name.rstrip('!')}!"
+        return f"Notify:{type(n).__name__}"
 
 
 class Probe:
@@ -75,9 +77,17 @@ class Probe:
         notifications: received Notifies, most recent last (bounded by ``keep_notifications``).
     """
 
-    def __init__(self, transport: Transport, controller_id: str, agent_topic: Callable[[str], str | None], *,
-                 timeout: float = 10.0, metrics: Metrics | None = None, record_version: str = DEFAULT_RECORD_VERSION,
-                 keep_notifications: int = 10_000) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        controller_id: str,
+        agent_topic: Callable[[str], str | None],
+        *,
+        timeout: float = 10.0,
+        metrics: Metrics | None = None,
+        record_version: str = DEFAULT_RECORD_VERSION,
+        keep_notifications: int = 10_000,
+    ) -> None:
         """Create the probe around an unconnected transport.
 
         Args:
@@ -131,7 +141,9 @@ class Probe:
         return len(self._pending)
 
     # -- requests ----------------------------------------------------------------------------------------
-    def send(self, endpoint_id: str, body: Any, callback: ResponseCallback, timeout: float | None = None) -> str:
+    def send(
+        self, endpoint_id: str, body: Any, callback: ResponseCallback, timeout: float | None = None
+    ) -> str:
         """Send one request and call ``callback`` with the answer (or None after the timeout).
 
         Args:
@@ -277,8 +289,9 @@ class Probe:
                     keep.append((predicate, fut))
             self._notify_waiters = keep
 
-    async def wait_notification(self, predicate: Callable[[Notification], bool], timeout: float,
-                                *, include_past: bool = True) -> Notification:
+    async def wait_notification(
+        self, predicate: Callable[[Notification], bool], timeout: float, *, include_past: bool = True
+    ) -> Notification:
         """Wait for a Notify matching ``predicate`` (already received ones count when ``include_past``).
 
         Raises:
@@ -298,9 +311,18 @@ class Probe:
             raise ProbeTimeoutError(msg) from None
 
 
-def mqtt_probe(controller: ControllerConfig, host: str, port: int, *, protocol_version: int = 5,
-               tls: TlsSettings | None = None, username: str | None = None, password: str | None = None,
-               timeout: float = 10.0, metrics: Metrics | None = None) -> Probe:
+def mqtt_probe(
+    controller: ControllerConfig,
+    host: str,
+    port: int,
+    *,
+    protocol_version: int = 5,
+    tls: TlsSettings | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float = 10.0,
+    metrics: Metrics | None = None,
+) -> Probe:
     """A probe on MQTT that receives on the controller topic (responses and agent-initiated records).
 
     Args:
@@ -318,13 +340,23 @@ def mqtt_probe(controller: ControllerConfig, host: str, port: int, *, protocol_v
         An unconnected Probe.
     """
     settings = MqttSettings(
-        host=host, port=port, endpoint_id=controller.endpoint_id, agent_topic=controller.controller_topic,
-        controller_topic=None, protocol_version=protocol_version,
+        host=host,
+        port=port,
+        endpoint_id=controller.endpoint_id,
+        agent_topic=controller.controller_topic,
+        controller_topic=None,
+        protocol_version=protocol_version,
         client_id=f"{controller.endpoint_id}-probe-{os.getpid()}-{next(_PROBE_IDS)}",
-        username=username, password=password, tls=tls, keep_alive=60, publish_qos=0,
+        username=username,
+        password=password,
+        tls=tls,
+        keep_alive=60,
+        publish_qos=0,
     )
     transport = MqttTransport(settings, _ignore)
-    return Probe(transport, controller.endpoint_id, controller.agent_topic_for, timeout=timeout, metrics=metrics)
+    return Probe(
+        transport, controller.endpoint_id, controller.agent_topic_for, timeout=timeout, metrics=metrics
+    )
 
 
 _PROBE_IDS = itertools.count(1)

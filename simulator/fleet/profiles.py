@@ -91,12 +91,17 @@ def group_schema(scenario: ScenarioConfig, group: GroupConfig, broker_host: str,
         initial_values[(param.id, located[1])] = value
     if ctl.boot_subscription:
         _add_boot_subscription(base, reader, initial_tables, initial_values)
-    return Schema(base.name, base.uri, base.root, list(base.nodes), initial_tables, initial_values, base.source)
+    return Schema(
+        base.name, base.uri, base.root, list(base.nodes), initial_tables, initial_values, base.source
+    )
 
 
-def _add_boot_subscription(base: Schema, reader: ModelReader,
-                           tables: dict[tuple[int, tuple[int, ...]], tuple[int, ...]],
-                           values: dict[tuple[int, tuple[int, ...]], str | Generator]) -> None:
+def _add_boot_subscription(
+    base: Schema,
+    reader: ModelReader,
+    tables: dict[tuple[int, tuple[int, ...]], tuple[int, ...]],
+    values: dict[tuple[int, tuple[int, ...]], str | Generator],
+) -> None:
     """Add an enabled Event subscription on Device.Boot! for controller 1 unless the profile has one."""
     table = base.lookup(_SUBSCRIPTION_TABLE)
     if not isinstance(table, ObjectNode) or reader.resolver.locate(PATHS.controller) is None:
@@ -108,9 +113,16 @@ def _add_boot_subscription(base: Schema, reader: ModelReader,
             return
     number = max(existing, default=0) + 1
     tables[(table.id, ())] = (*existing, number)
-    row = {"Enable": "true", "ID": "uspsim-boot", "NotifType": "Event", "ReferenceList": "Device.Boot!",
-           "Recipient": PATHS.controller.rstrip("."), "Alias": f"cpe-{number}", "NotifRetry": "false",
-           "Persistent": "true"}
+    row = {
+        "Enable": "true",
+        "ID": "uspsim-boot",
+        "NotifType": "Event",
+        "ReferenceList": "Device.Boot!",
+        "Recipient": PATHS.controller.rstrip("."),
+        "Alias": f"cpe-{number}",
+        "NotifRetry": "false",
+        "Persistent": "true",
+    }
     for name, value in row.items():
         param = table.params.get(name)
         if param is not None:

@@ -63,10 +63,18 @@ class Fleet:
         errors: failures recorded for ``check()`` (first first; bounded).
     """
 
-    def __init__(self, scenario: ScenarioConfig, *, host: str | None = None, port: int | None = None,
-                 shard: tuple[int, int] | None = None, metrics: Metrics | None = None,
-                 transport_factory: TransportFactory | None = None, strict_agents: bool = False,
-                 command_options: CommandOptions | None = None) -> None:
+    def __init__(
+        self,
+        scenario: ScenarioConfig,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        shard: tuple[int, int] | None = None,
+        metrics: Metrics | None = None,
+        transport_factory: TransportFactory | None = None,
+        strict_agents: bool = False,
+        command_options: CommandOptions | None = None,
+    ) -> None:
         """Validate and prepare (profiles are loaded here, before any connection opens).
 
         Args:
@@ -149,10 +157,17 @@ class Fleet:
     def _make_driver(self, link: Link, schema: Schema, index: int, boot_time: float) -> AgentDriver:
         agent = self.build_agent(link.group, schema, index, boot_time)
         transport = self.transport_factory(agent, link)
-        driver = AgentDriver(agent, transport, self.metrics.events, controller_id=link.controller_id,
-                             mtp=link.mtp, mqtt_version=link.group.mqtt_version,
-                             send_connect_record=self.scenario.controller.send_connect_record,
-                             epoch_offset=link.epoch_offset, on_error=self._record)
+        driver = AgentDriver(
+            agent,
+            transport,
+            self.metrics.events,
+            controller_id=link.controller_id,
+            mtp=link.mtp,
+            mqtt_version=link.group.mqtt_version,
+            send_connect_record=self.scenario.controller.send_connect_record,
+            epoch_offset=link.epoch_offset,
+            on_error=self._record,
+        )
         self.drivers.append(driver)
         return driver
 
@@ -170,8 +185,7 @@ class Fleet:
             link = Link(self.scenario, group, self.host, self.port, offset)
             self._links[group.name] = link
             begin = loop.time()
-            done = 0
-            for index in indexes:
+            for done, index in enumerate(indexes):
                 due = begin + done / group.spawn_rate
                 if due > loop.time():
                     if progress is not None:
@@ -182,8 +196,7 @@ class Fleet:
                 driver = self._make_driver(link, schema, index, boot_time)
                 driver.start()
                 self._started += 1
-                done += 1
-                if done % 256 == 0:
+                if done % 256 == 255:
                     await asyncio.sleep(0)
         if progress is not None:
             progress(self.status())
@@ -191,8 +204,9 @@ class Fleet:
         gc.freeze()
         self._poll_handle = loop.call_later(_POLL_TICK, self._poll)
 
-    async def wait_connected(self, timeout: float, fraction: float = 1.0,
-                             progress: Callable[[FleetStatus], None] | None = None) -> FleetStatus:
+    async def wait_connected(
+        self, timeout: float, fraction: float = 1.0, progress: Callable[[FleetStatus], None] | None = None
+    ) -> FleetStatus:
         """Wait until ``fraction`` of the agents are connected (or failed), or ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

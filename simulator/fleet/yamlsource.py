@@ -8,7 +8,7 @@ import yaml
 
 from simulator.datamodel.errors import SimulatorError
 
-__all__ = ["ConfigError", "Node", "read_yaml"]
+__all__ = ["COMMAND_LINE", "ConfigError", "Node", "command_line_error", "read_yaml"]
 
 
 class ConfigError(SimulatorError):
@@ -28,6 +28,15 @@ class ConfigError(SimulatorError):
         self.line = line
         self.key_path = key_path
         self.reason = reason
+
+
+COMMAND_LINE = "<command line>"
+"""The ``file`` of errors in command-line overrides."""
+
+
+def command_line_error(*, option: str, reason: str) -> ConfigError:
+    """A ConfigError for a command-line option (``--agents``...)."""
+    return ConfigError(COMMAND_LINE, 0, option, reason)
 
 
 class Node(dict[str, Any]):
@@ -53,13 +62,13 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     out.line = node.start_mark.line + 1
     out.lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         if not isinstance(key, str):
             raise ConfigError(loader.file, line, str(key), "mapping keys must be strings")
         if key in out:
             raise ConfigError(loader.file, line, key, "duplicate key")
-        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = line
     return out
 

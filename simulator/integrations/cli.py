@@ -72,33 +72,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from simulator.integrations.report import print_checklist, stats_summary
 
     console = _console(args)
-    console.print(f"[bold]uspsim demo[/]: {args.agents} virtual USP agents, a local MQTT broker and the "
-                  "probe controller, all on 127.0.0.1")
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TimeElapsedColumn(), console=console, transient=True, disable=args.quiet)
+    console.print(
+        f"[bold]uspsim demo[/]: {args.agents} virtual USP agents, a local MQTT broker and the "
+        "probe controller, all on 127.0.0.1"
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=args.quiet,
+    )
     with progress:
         task = progress.add_task("connecting agents", total=args.agents)
 
         def on_progress(_phase: str, st: Any) -> None:
             if st is not None:
-                progress.update(task, completed=st.connected,
-                                description=f"connecting agents ({st.started} started)")
+                progress.update(
+                    task, completed=st.connected, description=f"connecting agents ({st.started} started)"
+                )
 
         def on_step(name: str) -> None:
             if name != "ramp-up":
                 progress.update(task, description=name)
 
-        result = run_loop(run_demo(args.agents, sample=min(args.sample, args.agents),
-                                   prefer="embedded" if args.embedded_broker else "mosquitto",
-                                   profile=args.profile, progress=on_progress, step=on_step))
-    console.print(f"broker: {result.broker or '-'}   profile: {result.profile or '-'}   "
-                  f"connected: {result.connected}/{result.agents} in {result.ramp_seconds:.1f} s")
+        result = run_loop(
+            run_demo(
+                args.agents,
+                sample=min(args.sample, args.agents),
+                prefer="embedded" if args.embedded_broker else "mosquitto",
+                profile=args.profile,
+                progress=on_progress,
+                step=on_step,
+            )
+        )
+    console.print(
+        f"broker: {result.broker or '-'}   profile: {result.profile or '-'}   "
+        f"connected: {result.connected}/{result.agents} in {result.ramp_seconds:.1f} s"
+    )
     stats_summary(console, result.fleet_stats, result.probe_stats)
     console.print("[bold]Checklist[/]")
     print_checklist(console, result.checks)
     verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-    console.print(f"{verdict}: {sum(c.passed for c in result.checks)}/{len(result.checks)} checks passed "
-                  f"in {result.total_seconds:.1f} s")
+    console.print(
+        f"{verdict}: {sum(c.passed for c in result.checks)}/{len(result.checks)} checks passed "
+        f"in {result.total_seconds:.1f} s"
+    )
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
@@ -131,8 +152,10 @@ def cmd_datamodel_show(args: argparse.Namespace) -> int:
 
     found = find_datamodel(args.profile)
     if found is None:
-        print(f"error: data-model profile {args.profile!r} not found (datamodels/<name>.yaml or a path)",
-              file=sys.stderr)
+        print(
+            f"error: data-model profile {args.profile!r} not found (datamodels/<name>.yaml or a path)",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     schema = load_schema(found)
     now = time.time()
@@ -165,19 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
     from simulator.integrations.fleetrun import add_run_parser
     from simulator.integrations.probecli import add_probe_parser
 
-    parser = argparse.ArgumentParser(prog="uspsim", description="USP (TR-369) agent simulator and load tester")
+    parser = argparse.ArgumentParser(
+        prog="uspsim", description="USP (TR-369) agent simulator and load tester"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("--no-color", action="store_true", help="plain output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_run_parser(sub)
 
-    demo = sub.add_parser("demo", help="local broker + agents + probe controller, end to end (needs nothing else)")
+    demo = sub.add_parser(
+        "demo", help="local broker + agents + probe controller, end to end (needs nothing else)"
+    )
     demo.add_argument("--agents", type=int, default=1000, help="number of agents (default 1000)")
-    demo.add_argument("--sample", type=int, default=20, help="agents that get every request type (default 20)")
-    demo.add_argument("--profile", default=None, help="data-model profile (default home-gateway, else minimal)")
-    demo.add_argument("--embedded-broker", action="store_true", help="use the in-process broker even if "
-                      "mosquitto is installed")
+    demo.add_argument(
+        "--sample", type=int, default=20, help="agents that get every request type (default 20)"
+    )
+    demo.add_argument(
+        "--profile", default=None, help="data-model profile (default home-gateway, else minimal)"
+    )
+    demo.add_argument(
+        "--embedded-broker",
+        action="store_true",
+        help="use the in-process broker even if mosquitto is installed",
+    )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
@@ -192,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--endpoint-id", default=None, help="agent EndpointID (default from the index)")
     show.add_argument("--max-depth", type=int, default=0, help="levels below PATH (0 = all)")
     show.set_defaults(func=cmd_datamodel_show)
-    validate = dm_sub.add_parser("validate", help="load profiles and report errors as file:line: key: message")
+    validate = dm_sub.add_parser(
+        "validate", help="load profiles and report errors as file:line: key: message"
+    )
     validate.add_argument("files", nargs="+")
     validate.set_defaults(func=cmd_datamodel_validate)
     imp = dm_sub.add_parser("import", help="convert a BBF *-usp-full.xml into a YAML profile")

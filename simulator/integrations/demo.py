@@ -55,11 +55,12 @@ from simulator.usp.responses import (
 
 __all__ = ["ONBOARDING_PATHS", "Check", "DemoResult", "run_demo"]
 
-ONBOARDING_PATHS = tuple(f"Device.DeviceInfo.{leaf}" for leaf in
-                         ("Manufacturer", "ModelName", "SoftwareVersion", "SerialNumber", "ProductClass"))
+ONBOARDING_PATHS = tuple(
+    f"Device.DeviceInfo.{leaf}"
+    for leaf in ("Manufacturer", "ModelName", "SoftwareVersion", "SerialNumber", "ProductClass")
+)
 """What Oktopus asks every new device (controllers.md, onboarding step 2)."""
 
-_CONTROLLER_ROW = "Device.LocalAgent.Controller.1"
 _WRITABLE = "Device.DeviceInfo.ProvisioningCode"
 
 
@@ -94,18 +95,35 @@ class DemoResult:
 
 def demo_scenario(agents: int, broker: LocalBroker, profile: str) -> ScenarioConfig:
     """The demo's scenario: one group of ``agents`` on the local broker, generic controller profile."""
-    group = GroupConfig("demo", profile, agents, "os::012345-SIM{index:06d}", "mqtt", max(broker.versions),
-                        spawn_rate=3000.0, ws_url="")
+    group = GroupConfig(
+        "demo",
+        profile,
+        agents,
+        "os::012345-SIM{index:06d}",
+        "mqtt",
+        max(broker.versions),
+        spawn_rate=3000.0,
+        ws_url="",
+    )
     controller = ControllerConfig(endpoint_id="proto::uspsim-demo", boot_subscription=False)
-    return ScenarioConfig("demo", "<uspsim demo>", BrokerConfig(broker.url, broker.host, broker.port),
-                          controller, (group,))
+    return ScenarioConfig(
+        "demo", "<uspsim demo>", BrokerConfig(broker.url, broker.host, broker.port), controller, (group,)
+    )
 
 
 def _sub_row(sub_id: str, notif_type: str, reference: str, *, persistent: bool) -> CreateObject:
-    values = {"Enable": "true", "ID": sub_id, "NotifType": notif_type, "ReferenceList": reference,
-              "Recipient": _CONTROLLER_ROW, "NotifRetry": "true", "Persistent": "true" if persistent else "false"}
-    return CreateObject("Device.LocalAgent.Subscription.",
-                        tuple(CreateParamSetting(k, v, True) for k, v in values.items()))
+    # Recipient is filled in by the agent with the creating controller (TR-181 2.16+).
+    values = {
+        "Enable": "true",
+        "ID": sub_id,
+        "NotifType": notif_type,
+        "ReferenceList": reference,
+        "NotifRetry": "true",
+        "Persistent": "true" if persistent else "false",
+    }
+    return CreateObject(
+        "Device.LocalAgent.Subscription.", tuple(CreateParamSetting(k, v, True) for k, v in values.items())
+    )
 
 
 def _ok(msg: Msg, kind: type) -> bool:
@@ -114,7 +132,25 @@ def _ok(msg: Msg, kind: type) -> bool:
 
 def _set_ok(msg: Msg) -> bool:
     return isinstance(msg.body, SetResp) and all(
-        isinstance(r.oper_status, SetOperationSuccess) for r in msg.body.updated_obj_results)
+        isinstance(r.oper_status, SetOperationSuccess) for r in msg.body.updated_obj_results
+    )
+
+
+def _get_ok(msg: Msg) -> bool:
+    body = msg.body
+    return isinstance(body, GetResp) and all(r.err_code == 0 for r in body.req_path_results)
+
+
+def _instances_ok(msg: Msg) -> bool:
+    body = msg.body
+    return isinstance(body, GetInstancesResp) and len(body.req_path_results[0].curr_insts) >= 3
+
+
+def _delete_ok(msg: Msg) -> bool:
+    body = msg.body
+    return isinstance(body, DeleteResp) and isinstance(
+        body.deleted_obj_results[0].oper_status, DeleteOperationSuccess
+    )
 
 
 def _added(msg: Msg) -> str | None:
@@ -138,14 +174,18 @@ async def _onboard(probe: Probe, eids: list[str], timeout: float) -> tuple[int, 
         def callback(msg: Msg | None, _latency: float) -> None:
             nonlocal good, left
             body = msg.body if msg is not None else None
-            if isinstance(body, GetResp) and len(body.req_path_results) == 5 and all(
-                    r.err_code == 0 and r.resolved_path_results for r in body.req_path_results):
+            if (
+                isinstance(body, GetResp)
+                and len(body.req_path_results) == 5
+                and all(r.err_code == 0 and r.resolved_path_results for r in body.req_path_results)
+            ):
                 good += 1
             elif len(bad) < 5:
                 bad.append(f"{eid}: {'no answer' if msg is None else type(body).__name__}")
             left -= 1
             if left == 0 and not done.done():
                 done.set_result(None)
+
         return callback
 
     for eid in eids:
@@ -178,39 +218,82 @@ class _Sample:
 
     async def run(self, notify_timeout: float) -> None:
         s = self.step
-        await s("Get", Get(("Device.DeviceInfo.",), 2), lambda m: _ok(m, GetResp) and all(
-            r.err_code == 0 for r in m.body.req_path_results))  # type: ignore[union-attr]
-        await s("GetSupportedDM", GetSupportedDM(("Device.DeviceInfo.",), return_params=True,
-                                                 return_commands=True, return_events=True),
-                lambda m: _ok(m, GetSupportedDMResp))
-        await s("GetSupportedProtocol", GetSupportedProtocol("1.0,1.1,1.2,1.3"),
-                lambda m: _ok(m, GetSupportedProtocolResp))
-        vc = await s("Add", Add(False, (_sub_row("demo-vc", "ValueChange", _WRITABLE, persistent=False),)),
-                     lambda m: _added(m) is not None)
-        boot = await s("Add", Add(False, (_sub_row("demo-boot", "Event", "Device.Boot!", persistent=True),)),
-                       lambda m: _added(m) is not None)
-        tmp = await s("Add", Add(False, (_sub_row("demo-tmp", "Event", "Device.LocalAgent.Periodic!",
-                                                  persistent=False),)), lambda m: _added(m) is not None)
-        await s("GetInstances", GetInstances(("Device.LocalAgent.Subscription.",)),
-                lambda m: _ok(m, GetInstancesResp) and len(m.body.req_path_results[0].curr_insts) >= 3)  # type: ignore[union-attr]
+        await s(
+            "Get",
+            Get(("Device.DeviceInfo.",), 2),
+            _get_ok,
+        )
+        await s(
+            "GetSupportedDM",
+            GetSupportedDM(
+                ("Device.DeviceInfo.",), return_params=True, return_commands=True, return_events=True
+            ),
+            lambda m: _ok(m, GetSupportedDMResp),
+        )
+        await s(
+            "GetSupportedProtocol",
+            GetSupportedProtocol("1.0,1.1,1.2,1.3"),
+            lambda m: _ok(m, GetSupportedProtocolResp),
+        )
+        vc = await s(
+            "Add",
+            Add(False, (_sub_row("demo-vc", "ValueChange", _WRITABLE, persistent=False),)),
+            lambda m: _added(m) is not None,
+        )
+        boot = await s(
+            "Add",
+            Add(False, (_sub_row("demo-boot", "Event", "Device.Boot!", persistent=True),)),
+            lambda m: _added(m) is not None,
+        )
+        tmp = await s(
+            "Add",
+            Add(False, (_sub_row("demo-tmp", "Event", "Device.LocalAgent.Periodic!", persistent=False),)),
+            lambda m: _added(m) is not None,
+        )
+        await s(
+            "GetInstances",
+            GetInstances(("Device.LocalAgent.Subscription.",)),
+            _instances_ok,
+        )
         if tmp is not None:
             path = _added(tmp) or ""
-            await s("Delete", Delete(False, (path,)), lambda m: _ok(m, DeleteResp) and isinstance(
-                m.body.deleted_obj_results[0].oper_status, DeleteOperationSuccess))  # type: ignore[union-attr]
+            await s(
+                "Delete",
+                Delete(False, (path,)),
+                _delete_ok,
+            )
         value = f"demo-{self.index}-{time.monotonic_ns() % 1_000_000}"
-        setting = Set(False, (UpdateObject("Device.DeviceInfo.", (UpdateParamSetting("ProvisioningCode", value, True),)),))
+        setting = Set(
+            False,
+            (UpdateObject("Device.DeviceInfo.", (UpdateParamSetting("ProvisioningCode", value, True),)),),
+        )
         if await s("Set", setting, _set_ok) is not None and vc is not None:
-            await self.expect("ValueChange notification", lambda n: isinstance(
-                n.notify.notification, ValueChange) and n.notify.notification.param_value == value, notify_timeout)
+            await self.expect(
+                "ValueChange notification",
+                lambda n: (
+                    isinstance(n.notify.notification, ValueChange)
+                    and n.notify.notification.param_value == value
+                ),
+                notify_timeout,
+            )
         if boot is None:
             return
         key = f"demo-reboot-{self.index}"
         started = asyncio.get_running_loop().time()
-        if await s("Operate", Operate("Device.Reboot()", key, True), lambda m: _ok(m, OperateResp)) is not None:
-            await self.expect("Boot! notification after Reboot()", lambda n: isinstance(
-                n.notify.notification, Event) and n.notify.notification.event_name == "Boot!"
-                and n.notify.notification.params.get("CommandKey") == key and n.received_at >= started,
-                notify_timeout)
+        if (
+            await s("Operate", Operate("Device.Reboot()", key, True), lambda m: _ok(m, OperateResp))
+            is not None
+        ):
+            await self.expect(
+                "Boot! notification after Reboot()",
+                lambda n: (
+                    isinstance(n.notify.notification, Event)
+                    and n.notify.notification.event_name.rstrip("!") == "Boot"
+                    and n.notify.notification.params.get("CommandKey") == key
+                    and n.received_at >= started
+                ),
+                notify_timeout,
+            )
 
     async def expect(self, name: str, predicate: Callable[[Notification], bool], timeout: float) -> None:
         try:
@@ -219,10 +302,16 @@ class _Sample:
             self.failures.setdefault(name, f"{self.eid}: {exc}")
 
 
-async def run_demo(agents: int = 1000, *, sample: int = 20, prefer: str = "mosquitto",
-                   profile: str | None = None, connect_timeout: float = 40.0,
-                   progress: Callable[[str, FleetStatus | None], None] | None = None,
-                   step: Callable[[str], Awaitable[None] | None] | None = None) -> DemoResult:
+async def run_demo(
+    agents: int = 1000,
+    *,
+    sample: int = 20,
+    prefer: str = "mosquitto",
+    profile: str | None = None,
+    connect_timeout: float = 40.0,
+    progress: Callable[[str, FleetStatus | None], None] | None = None,
+    step: Callable[[str], Awaitable[None] | None] | None = None,
+) -> DemoResult:
     """Run the whole demo and return what it measured (never raises for a failed check).
 
     Args:
@@ -236,9 +325,13 @@ async def run_demo(agents: int = 1000, *, sample: int = 20, prefer: str = "mosqu
     """
     result = DemoResult(agents=agents)
     t0 = time.perf_counter()
-    path = find_datamodel(profile) if profile else (find_datamodel("home-gateway") or find_datamodel("minimal"))
+    path = (
+        find_datamodel(profile) if profile else (find_datamodel("home-gateway") or find_datamodel("minimal"))
+    )
     if path is None:
-        result.checks.append(Check("data-model profile found", False, f"{profile or 'home-gateway'} not found"))
+        result.checks.append(
+            Check("data-model profile found", False, f"{profile or 'home-gateway'} not found")
+        )
         return result
     result.profile = Path(path).stem
 
@@ -250,42 +343,83 @@ async def run_demo(agents: int = 1000, *, sample: int = 20, prefer: str = "mosqu
         result.broker = f"{broker.kind} on {broker.url}"
         result.checks.append(Check("broker running", True, result.broker))
         scenario = demo_scenario(agents, broker, str(path))
-        probe = mqtt_probe(scenario.controller, broker.host, broker.port, protocol_version=max(broker.versions),
-                           timeout=10.0)
+        probe = mqtt_probe(
+            scenario.controller, broker.host, broker.port, protocol_version=max(broker.versions), timeout=10.0
+        )
         await probe.connect()
-        fleet = Fleet(scenario, host=broker.host, port=broker.port,
-                      command_options=CommandOptions(boot_delay=1.0, reconnect_delay=0.5))
+        fleet = Fleet(
+            scenario,
+            host=broker.host,
+            port=broker.port,
+            command_options=CommandOptions(boot_delay=1.0, reconnect_delay=0.5),
+        )
         try:
             phase("ramp-up")
             ramp0 = time.perf_counter()
             await fleet.start(lambda st: progress("ramp-up", st) if progress else None)
-            st = await fleet.wait_connected(connect_timeout, progress=lambda s: progress("connect", s)
-                                            if progress else None)
+            st = await fleet.wait_connected(
+                connect_timeout, progress=lambda s: progress("connect", s) if progress else None
+            )
             result.ramp_seconds = time.perf_counter() - ramp0
             result.connected = st.connected
-            result.checks.append(Check(f"{agents} agents connected", st.connected == agents,
-                                       f"{st.connected}/{agents} in {result.ramp_seconds:.1f} s"))
+            result.checks.append(
+                Check(
+                    f"{agents} agents connected",
+                    st.connected == agents,
+                    f"{st.connected}/{agents} in {result.ramp_seconds:.1f} s",
+                )
+            )
             await _settle(lambda: len(probe.agents) >= st.connected, 3.0)
-            result.checks.append(Check("MQTTConnect record received from every agent", len(probe.agents) >= agents,
-                                       f"{len(probe.agents)}/{agents}"))
+            result.checks.append(
+                Check(
+                    "MQTTConnect record received from every agent",
+                    len(probe.agents) >= agents,
+                    f"{len(probe.agents)}/{agents}",
+                )
+            )
             eids = [d.endpoint_id for d in fleet.drivers]
             phase("onboarding")
             good, bad = await _onboard(probe, eids, 15.0)
-            result.checks.append(Check("onboarding Get (5 DeviceInfo leaves) answered by every agent",
-                                       good == agents, f"{good}/{agents}" + (f"; {'; '.join(bad)}" if bad else "")))
+            result.checks.append(
+                Check(
+                    "onboarding Get (5 DeviceInfo leaves) answered by every agent",
+                    good == agents,
+                    f"{good}/{agents}" + (f"; {'; '.join(bad)}" if bad else ""),
+                )
+            )
             phase("request tour")
             tour = [_Sample(probe, eid, i) for i, eid in enumerate(eids[:sample])]
             await asyncio.gather(*(t.run(10.0) for t in tour))
-            names = ["Get", "Set", "Add", "Delete", "Operate", "GetSupportedDM", "GetInstances",
-                     "GetSupportedProtocol", "ValueChange notification", "Boot! notification after Reboot()"]
+            names = [
+                "Get",
+                "Set",
+                "Add",
+                "Delete",
+                "Operate",
+                "GetSupportedDM",
+                "GetInstances",
+                "GetSupportedProtocol",
+                "ValueChange notification",
+                "Boot! notification after Reboot()",
+            ]
             for name in names:
                 failures = [t.failures[name] for t in tour if name in t.failures]
-                result.checks.append(Check(f"{name} on {len(tour)} agents", not failures and bool(tour),
-                                           failures[0] if failures else f"{len(tour)}/{len(tour)}"))
+                result.checks.append(
+                    Check(
+                        f"{name} on {len(tour)} agents",
+                        not failures and bool(tour),
+                        failures[0] if failures else f"{len(tour)}/{len(tour)}",
+                    )
+                )
             await _settle(lambda: fleet.status().connected == agents, 5.0)
             errors = fleet.metrics.stats.error_count("driver_error")
-            result.checks.append(Check("no agent failures", not fleet.errors and errors == 0,
-                                       f"{fleet.errors[0][0]}: {fleet.errors[0][1]}" if fleet.errors else ""))
+            result.checks.append(
+                Check(
+                    "no agent failures",
+                    not fleet.errors and errors == 0,
+                    f"{fleet.errors[0][0]}: {fleet.errors[0][1]}" if fleet.errors else "",
+                )
+            )
         finally:
             phase("stopping")
             await fleet.stop(timeout=5.0)

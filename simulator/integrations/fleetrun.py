@@ -8,18 +8,19 @@ import contextlib
 import json
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from simulator.fleet.config import ConfigError, ScenarioConfig, load_scenario
-from simulator.fleet.localbroker import local_broker
+from simulator.fleet.config import ScenarioConfig, load_scenario
 from simulator.fleet.metrics import Metrics, Stats
-from simulator.fleet.probe import Probe, mqtt_probe
-from simulator.fleet.runner import Fleet, FleetStatus
-from simulator.transports.base import ConnectError, TransportError
+from simulator.fleet.yamlsource import command_line_error
+
+if TYPE_CHECKING:
+    from simulator.fleet.probe import Probe
+    from simulator.fleet.runner import Fleet, FleetStatus
 
 __all__ = ["add_run_parser", "cmd_run"]
 
@@ -30,13 +31,24 @@ def add_run_parser(sub: Any) -> None:
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--agents", type=int, default=None, help="override the total number of agents")
     run.add_argument("--processes", type=int, default=1, help="worker processes, each owning an index range")
-    run.add_argument("--duration", type=float, default=None, help="seconds to run after ramp-up (0 = until Ctrl-C)")
-    run.add_argument("--broker", default=None, help="override the broker URL (mqtt://host:port, mqtts://, embedded)")
+    run.add_argument(
+        "--duration", type=float, default=None, help="seconds to run after ramp-up (0 = until Ctrl-C)"
+    )
+    run.add_argument(
+        "--broker", default=None, help="override the broker URL (mqtt://host:port, mqtts://, embedded)"
+    )
     run.add_argument("--spawn-rate", type=float, default=None, help="override every group's agents/s")
-    run.add_argument("--onboard", action="store_true", help="after ramp-up, a probe controller sends the "
-                     "Oktopus onboarding Get to every agent")
-    run.add_argument("--connect-timeout", type=float, default=30.0,
-                     help="seconds after ramp-up for every agent to connect (default 30)")
+    run.add_argument(
+        "--onboard",
+        action="store_true",
+        help="after ramp-up, a probe controller sends the Oktopus onboarding Get to every agent",
+    )
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        help="seconds after ramp-up for every agent to connect (default 30)",
+    )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(func=cmd_run)
 
@@ -52,15 +64,17 @@ def prepare(args: argparse.Namespace) -> ScenarioConfig:
         scenario = scenario.with_broker(args.broker)
     if args.spawn_rate is not None:
         if args.spawn_rate <= 0:
-            raise ConfigError("<command line>", 0, "--spawn-rate", "must be > 0")
-        scenario = dataclasses.replace(scenario, groups=tuple(
-            dataclasses.replace(g, spawn_rate=args.spawn_rate) for g in scenario.groups))
+            raise command_line_error(option="--spawn-rate", reason="must be > 0")
+        scenario = dataclasses.replace(
+            scenario,
+            groups=tuple(dataclasses.replace(g, spawn_rate=args.spawn_rate) for g in scenario.groups),
+        )
     if args.duration is not None:
         if args.duration < 0:
-            raise ConfigError("<command line>", 0, "--duration", "must be >= 0")
+            raise command_line_error(option="--duration", reason="must be >= 0")
         scenario = dataclasses.replace(scenario, duration=args.duration)
     if args.processes < 1:
-        raise ConfigError("<command line>", 0, "--processes", "must be >= 1")
+        raise command_line_error(option="--processes", reason="must be >= 1")
     return scenario
 
 
@@ -71,10 +85,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = prepare(args)
     console = Console(highlight=False)
     if args.processes > 1:
-        from simulator.fleet.processes import run_processes
+        from simulator.integrations.processes import run_processes
 
-        stats, failures = run_processes(scenario, args.processes, status=lambda line: console.print(line))
-        return _finish(console, args, scenario, stats, None, failures, scenario.total_agents, None)
+        stats, failures = run_processes(scenario, args.processes, status=console.print)
+        return _finish(
+            console,
+            args,
+            scenario,
+            stats,
+            probe=None,
+            failures=failures,
+            total=scenario.total_agents,
+            status=None,
+        )
     return int(run_loop(_run(args, scenario, console)))
 
 
@@ -94,6 +117,8 @@ async def _preflight(host: str, port: int, timeout: float) -> str | None:
 
 
 async def _run(args: argparse.Namespace, scenario: ScenarioConfig, console: Console) -> int:
+    from simulator.fleet.localbroker import local_broker
+
     if scenario.broker.embedded:
         prefix = None
         if scenario.controller.profile.startswith("oktopus"):
@@ -112,13 +137,19 @@ async def _run(args: argparse.Namespace, scenario: ScenarioConfig, console: Cons
 
 def _status_line(st: FleetStatus, stats: Stats, started: float) -> str:
     answered = int(stats.count("request"))
-    return (f"[bold]{st.connected}[/]/{st.total} connected, {st.waiting} connecting/retrying, {st.failed} failed | "
-            f"{answered} requests answered | {int(stats.count('reconnect'))} reconnects | "
-            f"{stats.error_count()} errors | {time.monotonic() - started:.0f} s")
+    return (
+        f"[bold]{st.connected}[/]/{st.total} connected, {st.waiting} connecting/retrying, "
+        f"{st.failed} failed | "
+        f"{answered} requests answered | {int(stats.count('reconnect'))} reconnects | "
+        f"{stats.error_count()} errors | {time.monotonic() - started:.0f} s"
+    )
 
 
-async def _run_fleet(args: argparse.Namespace, scenario: ScenarioConfig, console: Console, host: str,
-                     port: int) -> int:
+async def _run_fleet(
+    args: argparse.Namespace, scenario: ScenarioConfig, console: Console, host: str, port: int
+) -> int:
+    from simulator.fleet.runner import Fleet
+
     metrics = Metrics()
     fleet = Fleet(scenario, host=host, port=port, metrics=metrics)
     stop = asyncio.Event()
@@ -130,9 +161,15 @@ async def _run_fleet(args: argparse.Namespace, scenario: ScenarioConfig, console
     probe: Probe | None = None
     failure: str | None = None
     try:
-        progress = Progress(TextColumn("ramp-up"), BarColumn(), TextColumn("{task.completed}/{task.total} started"),
-                            TextColumn("{task.fields[line]}"), TimeElapsedColumn(), console=console,
-                            transient=True)
+        progress = Progress(
+            TextColumn("ramp-up"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} started"),
+            TextColumn("{task.fields[line]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         with progress:
             task = progress.add_task("ramp", total=fleet.size, line="")
 
@@ -154,8 +191,9 @@ async def _run_fleet(args: argparse.Namespace, scenario: ScenarioConfig, console
         if failure is None and args.onboard and not stop.is_set():
             probe = await _onboard(scenario, host, port, fleet, console)
         if failure is None:
-            await _live(fleet, metrics, scenario.duration, stop, console, started)
+            await _live(fleet, metrics, stop, console, duration=scenario.duration, started=started)
     finally:
+        at_stop = fleet.status()
         await fleet.stop(timeout=5.0)
         if probe is not None:
             await probe.close()
@@ -163,12 +201,22 @@ async def _run_fleet(args: argparse.Namespace, scenario: ScenarioConfig, console
     if failure:
         failures.insert(0, failure)
     total = fleet.size
-    return _finish(console, args, scenario, metrics.stats, probe.metrics.stats if probe else None, failures,
-                   total, fleet.status())
+    return _finish(
+        console,
+        args,
+        scenario,
+        metrics.stats,
+        probe=probe.metrics.stats if probe else None,
+        failures=failures,
+        total=total,
+        status=at_stop,
+    )
 
 
 def _early_failure(fleet: Fleet) -> str | None:
     """A clear message when no agent can connect (broker unreachable or refusing everyone)."""
+    from simulator.transports.base import ConnectError, TransportError
+
     st = fleet.status()
     if st.connected:
         return None
@@ -184,6 +232,7 @@ def _early_failure(fleet: Fleet) -> str | None:
 
 
 async def _onboard(scenario: ScenarioConfig, host: str, port: int, fleet: Fleet, console: Console) -> Probe:
+    from simulator.fleet.probe import mqtt_probe
     from simulator.integrations.demo import _onboard as onboard_all
 
     version = max(g.mqtt_version for g in scenario.groups)
@@ -195,33 +244,57 @@ async def _onboard(scenario: ScenarioConfig, host: str, port: int, fleet: Fleet,
     return probe
 
 
-async def _live(fleet: Fleet, metrics: Metrics, duration: float, stop: asyncio.Event, console: Console,
-                started: float) -> None:
+async def _live(
+    fleet: Fleet, metrics: Metrics, stop: asyncio.Event, console: Console, *, duration: float, started: float
+) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + duration if duration > 0 else None
-    with Live(_status_line(fleet.status(), metrics.stats, started), console=console, refresh_per_second=2,
-              transient=False) as live:
+    with Live(
+        _status_line(fleet.status(), metrics.stats, started),
+        console=console,
+        refresh_per_second=2,
+        transient=False,
+    ) as live:
         while not stop.is_set() and (end is None or loop.time() < end):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
             live.update(_status_line(fleet.status(), metrics.stats, started))
+    console.print()
 
 
-def _finish(console: Console, args: argparse.Namespace, scenario: ScenarioConfig, stats: Stats,  # noqa: PLR0917
-            probe: Stats | None, failures: list[str], total: int, status: FleetStatus | None) -> int:
+def _finish(
+    console: Console,
+    args: argparse.Namespace,
+    scenario: ScenarioConfig,
+    stats: Stats,
+    *,
+    probe: Stats | None,
+    failures: list[str],
+    total: int,
+    status: FleetStatus | None,
+) -> int:
     from simulator.integrations.report import stats_summary, summary_data
 
     connected = int(stats.count("connect"))
     ok = not failures and connected >= total
     if args.json:
         data = summary_data(stats, probe)
-        data.update({"scenario": scenario.name, "agents": total, "connected_once": connected,
-                     "failures": failures[:20], "ok": ok})
+        data.update(
+            {
+                "scenario": scenario.name,
+                "agents": total,
+                "connected_once": connected,
+                "failures": failures[:20],
+                "ok": ok,
+            }
+        )
         print(json.dumps(data, indent=2, default=str))
     else:
         stats_summary(console, stats, probe)
-        console.print(f"scenario {scenario.name}: {connected} connections for {total} agents"
-                      + (f", {status.connected} connected at stop" if status else ""))
+        console.print(
+            f"scenario {scenario.name}: {connected} connections for {total} agents"
+            + (f", {status.connected} connected at stop" if status else "")
+        )
         for line in failures[:5]:
             console.print(f"[bold red]error:[/] {line}")
         if len(failures) > 5:

@@ -9,9 +9,10 @@ import fnmatch
 import json
 from typing import Any
 
-from simulator.fleet.config import PROFILES, ConfigError, ControllerConfig, parse_broker_url
+from simulator.fleet.config import PROFILES, ControllerConfig, parse_broker_url
 from simulator.fleet.mtp import tls_settings
 from simulator.fleet.probe import Probe, ProbeTimeoutError, mqtt_probe
+from simulator.fleet.yamlsource import COMMAND_LINE, command_line_error
 from simulator.integrations.render import body_text, to_data
 from simulator.usp.messages import Msg
 from simulator.usp.requests import (
@@ -39,11 +40,18 @@ def add_probe_parser(sub: Any) -> None:
     probe.add_argument("--broker", required=True, help="mqtt://host:port or mqtts://host:port")
     target = probe.add_mutually_exclusive_group(required=True)
     target.add_argument("--agent", help="the agent's EndpointID")
-    target.add_argument("--agents", help="comma-separated EndpointIDs, a template with {index} plus --range, "
-                        "or a glob matched against agents discovered for --discover seconds")
+    target.add_argument(
+        "--agents",
+        help="comma-separated EndpointIDs, a template with {index} plus --range, "
+        "or a glob matched against agents discovered for --discover seconds",
+    )
     probe.add_argument("--range", default=None, help="START:STOP for an --agents template (STOP excluded)")
-    probe.add_argument("--discover", type=float, default=3.0, help="seconds to listen for agents (glob patterns)")
-    probe.add_argument("--profile", default="generic", choices=sorted(PROFILES), help="controller profile (topics)")
+    probe.add_argument(
+        "--discover", type=float, default=3.0, help="seconds to listen for agents (glob patterns)"
+    )
+    probe.add_argument(
+        "--profile", default="generic", choices=sorted(PROFILES), help="controller profile (topics)"
+    )
     probe.add_argument("--controller-id", default=None, help="our EndpointID (default: the profile's)")
     probe.add_argument("--agent-topic", default=None, help="topic template, e.g. usp/agent/{endpoint_id}")
     probe.add_argument("--controller-topic", default=None, help="topic we receive on")
@@ -87,7 +95,7 @@ def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise ConfigError("<command line>", 0, what, f"expected NAME=VALUE, got {item!r}")
+            raise command_line_error(option=what, reason=f"expected NAME=VALUE, got {item!r}")
         out.append((name, value))
     return out
 
@@ -102,7 +110,7 @@ def build_request(args: argparse.Namespace) -> Any:
         for path, value in _pairs(args.settings, "set"):
             obj, _, param = path.rpartition(".")
             if not obj:
-                raise ConfigError("<command line>", 0, "set", f"{path!r} is not a parameter path")
+                raise command_line_error(option="set", reason=f"{path!r} is not a parameter path")
             objs.setdefault(obj + ".", []).append(UpdateParamSetting(param, value, True))
         return Set(args.allow_partial, tuple(UpdateObject(o, tuple(s)) for o, s in objs.items()))
     if op == "add":
@@ -122,25 +130,46 @@ def build_request(args: argparse.Namespace) -> Any:
 def _controller(args: argparse.Namespace) -> ControllerConfig:
     p = PROFILES[args.profile]
     return dataclasses.replace(
-        ControllerConfig(profile=args.profile, endpoint_id=p.endpoint_id, agent_topic=p.agent_topic,
-                         controller_topic=p.controller_topic),
-        **{k: v for k, v in (("endpoint_id", args.controller_id), ("agent_topic", args.agent_topic),
-                             ("controller_topic", args.controller_topic)) if v})
+        ControllerConfig(
+            profile=args.profile,
+            endpoint_id=p.endpoint_id,
+            agent_topic=p.agent_topic,
+            controller_topic=p.controller_topic,
+        ),
+        **{
+            k: v
+            for k, v in (
+                ("endpoint_id", args.controller_id),
+                ("agent_topic", args.agent_topic),
+                ("controller_topic", args.controller_topic),
+            )
+            if v
+        },
+    )
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
     """``uspsim probe``."""
     from simulator.integrations.cli import run_loop
 
-    host, port, tls = parse_broker_url(args.broker, "<command line>", 0, "--broker")
+    host, port, tls = parse_broker_url(args.broker, COMMAND_LINE, 0, "--broker")
     if not host:
-        raise ConfigError("<command line>", 0, "--broker", "the probe needs a running broker (mqtt://host:port)")
+        raise command_line_error(
+            option="--broker", reason="the probe needs a running broker (mqtt://host:port)"
+        )
     if tls is not None and args.insecure:
         tls = dataclasses.replace(tls, insecure=True)
     body = build_request(args)
-    probe = mqtt_probe(_controller(args), host, port, protocol_version=5 if args.mqtt_version == "5" else 4,
-                       tls=tls_settings(tls) if tls else None, username=args.username, password=args.password,
-                       timeout=args.timeout)
+    probe = mqtt_probe(
+        _controller(args),
+        host,
+        port,
+        protocol_version=5 if args.mqtt_version == "5" else 4,
+        tls=tls_settings(tls) if tls else None,
+        username=args.username,
+        password=args.password,
+        timeout=args.timeout,
+    )
     return int(run_loop(_probe(args, probe, body)))
 
 
@@ -150,7 +179,7 @@ async def _targets(args: argparse.Namespace, probe: Probe) -> list[str]:
     spec: str = args.agents
     if "{index" in spec:
         if not args.range:
-            raise ConfigError("<command line>", 0, "--range", "a {index} template needs --range START:STOP")
+            raise command_line_error(option="--range", reason="a {index} template needs --range START:STOP")
         start, _, stop = args.range.partition(":")
         return [spec.format(index=i) for i in range(int(start), int(stop))]
     if not any(c in spec for c in "*?["):
@@ -160,8 +189,11 @@ async def _targets(args: argparse.Namespace, probe: Probe) -> list[str]:
     await asyncio.sleep(args.discover)
     found = sorted(e for e in probe.agents if fnmatch.fnmatchcase(e, spec))
     alive: list[str] = []
-    for eid, msg in zip(found, await _fan_out(probe, found, GetSupportedProtocol("1.0,1.1,1.2,1.3"), args.timeout),
-                        strict=True):
+    for eid, msg in zip(
+        found,
+        await _fan_out(probe, found, GetSupportedProtocol("1.0,1.1,1.2,1.3"), args.timeout),
+        strict=True,
+    ):
         if msg is not None and isinstance(msg.body, GetSupportedProtocolResp):
             alive.append(eid)
     return alive
@@ -182,6 +214,7 @@ async def _fan_out(probe: Probe, eids: list[str], body: Any, timeout: float) -> 
             left -= 1
             if left == 0 and not done.done():
                 done.set_result(None)
+
         return callback
 
     for i, eid in enumerate(eids):

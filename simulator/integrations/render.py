@@ -7,7 +7,14 @@ import enum
 from typing import Any
 
 from simulator.usp.messages import Msg
-from simulator.usp.requests import Event, Notify, ObjectCreation, ObjectDeletion, OperationComplete, ValueChange
+from simulator.usp.requests import (
+    Event,
+    Notify,
+    ObjectCreation,
+    ObjectDeletion,
+    OperationComplete,
+    ValueChange,
+)
 from simulator.usp.responses import (
     AddOperationSuccess,
     AddResp,
@@ -67,52 +74,59 @@ def body_text(body: Any) -> str:
             if isinstance(st, SetOperationSuccess):
                 for inst in st.updated_inst_results:
                     lines += [f"{inst.affected_path}{k} = {v}" for k, v in inst.updated_params.items()]
-                    lines += [f"{inst.affected_path}{e.param}: error {e.err_code} {e.err_msg}" for e in inst.param_errs]
+                    lines += [
+                        f"{inst.affected_path}{e.param}: error {e.err_code} {e.err_msg}"
+                        for e in inst.param_errs
+                    ]
             else:
                 lines.append(f"{r.requested_path}: {_failure(st)}")
     elif isinstance(body, AddResp):
-        for r in body.created_obj_results:
-            st = r.oper_status
-            if isinstance(st, AddOperationSuccess):
-                keys = ", ".join(f"{k}={v}" for k, v in st.unique_keys.items())
-                lines.append(f"created {st.instantiated_path}" + (f" ({keys})" if keys else ""))
+        for ar in body.created_obj_results:
+            ast = ar.oper_status
+            if isinstance(ast, AddOperationSuccess):
+                keys = ", ".join(f"{k}={v}" for k, v in ast.unique_keys.items())
+                lines.append(f"created {ast.instantiated_path}" + (f" ({keys})" if keys else ""))
             else:
-                lines.append(f"{r.requested_path}: {_failure(st)}")
+                lines.append(f"{ar.requested_path}: {_failure(ast)}")
     elif isinstance(body, DeleteResp):
-        for r in body.deleted_obj_results:
-            st = r.oper_status
-            if isinstance(st, DeleteOperationSuccess):
-                lines += [f"deleted {p}" for p in st.affected_paths] or [f"{r.requested_path}: nothing deleted"]
+        for dr in body.deleted_obj_results:
+            dst = dr.oper_status
+            if isinstance(dst, DeleteOperationSuccess):
+                lines += [f"deleted {p}" for p in dst.affected_paths] or [
+                    f"{dr.requested_path}: nothing deleted"
+                ]
             else:
-                lines.append(f"{r.requested_path}: {_failure(st)}")
+                lines.append(f"{dr.requested_path}: {_failure(dst)}")
     elif isinstance(body, OperateResp):
-        for r in body.operation_results:
-            resp = r.operation_resp
+        for opr in body.operation_results:
+            resp = opr.operation_resp
             if isinstance(resp, str):
-                lines.append(f"{r.executed_command}: started, request {resp}")
+                lines.append(f"{opr.executed_command}: started, request {resp}")
             elif resp is None:
-                lines.append(f"{r.executed_command}: done")
+                lines.append(f"{opr.executed_command}: done")
             elif isinstance(resp, OperationFailure) or hasattr(resp, "err_code"):
-                lines.append(f"{r.executed_command}: {_failure(resp)}")
+                lines.append(f"{opr.executed_command}: {_failure(resp)}")
             else:
                 args = getattr(resp, "output_args", {})
-                lines.append(f"{r.executed_command}: done" + "".join(f"\n  {k} = {v}" for k, v in args.items()))
+                lines.append(
+                    f"{opr.executed_command}: done" + "".join(f"\n  {k} = {v}" for k, v in args.items())
+                )
     elif isinstance(body, GetSupportedDMResp):
-        for r in body.req_obj_results:
-            if r.err_code:
-                lines.append(f"{r.req_obj_path}: error {r.err_code} {r.err_msg}")
-            for obj in r.supported_objs:
+        for gr in body.req_obj_results:
+            if gr.err_code:
+                lines.append(f"{gr.req_obj_path}: error {gr.err_code} {gr.err_msg}")
+            for obj in gr.supported_objs:
                 lines.append(f"{obj.supported_obj_path} ({_obj_name(obj.access)})")
                 lines += [f"  {p.param_name}" for p in obj.supported_params]
                 lines += [f"  {c.command_name}" for c in obj.supported_commands]
                 lines += [f"  {e.event_name}" for e in obj.supported_events]
     elif isinstance(body, GetInstancesResp):
-        for r in body.req_path_results:
-            if r.err_code:
-                lines.append(f"{r.requested_path}: error {r.err_code} {r.err_msg}")
-            for inst in r.curr_insts:
-                keys = ", ".join(f"{k}={v}" for k, v in inst.unique_keys.items())
-                lines.append(inst.instantiated_obj_path + (f" ({keys})" if keys else ""))
+        for ir in body.req_path_results:
+            if ir.err_code:
+                lines.append(f"{ir.requested_path}: error {ir.err_code} {ir.err_msg}")
+            for cur in ir.curr_insts:
+                keys = ", ".join(f"{k}={v}" for k, v in cur.unique_keys.items())
+                lines.append(cur.instantiated_obj_path + (f" ({keys})" if keys else ""))
     elif isinstance(body, GetSupportedProtocolResp):
         lines.append(f"agent supports USP {body.agent_supported_protocol_versions}")
     elif isinstance(body, Notify):

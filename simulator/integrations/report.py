@@ -25,16 +25,24 @@ def latency_table(title: str, stats: Stats, name: str, *, errors_name: str | Non
     for kind in stats.kinds(name):
         h = stats.histograms.get((name, kind)) or Histogram()
         errors = stats.errors.get((errors_name or name, kind), 0)
-        table.add_row(kind or "-", str(int(stats.counters.get((name, kind), 0))), str(errors),
-                      _ms(h.percentile(50)), _ms(h.percentile(90)), _ms(h.percentile(99)), _ms(h.max))
+        table.add_row(
+            kind or "-",
+            str(int(stats.counters.get((name, kind), 0))),
+            str(errors),
+            _ms(h.percentile(50)),
+            _ms(h.percentile(90)),
+            _ms(h.percentile(99)),
+            _ms(h.max),
+        )
     return table
 
 
 def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) -> None:
     """Print the end-of-run tables."""
     if probe is not None and probe.kinds("response"):
-        console.print(latency_table("Round trips seen by the probe controller (request -> response)",
-                                    probe, "response"))
+        console.print(
+            latency_table("Round trips seen by the probe controller (request -> response)", probe, "response")
+        )
     if fleet.kinds("request"):
         console.print(latency_table("Agent service time (record received -> answer sent)", fleet, "request"))
     conn = Table(title="Connections", title_justify="left")
@@ -44,7 +52,14 @@ def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) ->
         h = fleet.histogram(name)
         if h.count:
             conn.add_row(name, str(h.count), _ms(h.percentile(50)), _ms(h.percentile(99)), _ms(h.max))
-    for name in ("reconnect", "connection_lost", "connect_error", "send_error", "send_dropped", "driver_error"):
+    for name in (
+        "reconnect",
+        "connection_lost",
+        "connect_error",
+        "send_error",
+        "send_dropped",
+        "driver_error",
+    ):
         n = fleet.count(name)
         if n:
             conn.add_row(name, str(int(n)), "", "", "")
@@ -60,21 +75,33 @@ def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) ->
 
 def summary_data(fleet: Stats, probe: Stats | None = None) -> dict[str, Any]:
     """The same figures as plain data (``--json``)."""
+
     def hist(h: Histogram) -> dict[str, float]:
-        return {"count": h.count, "p50_ms": h.percentile(50) * 1e3, "p90_ms": h.percentile(90) * 1e3,
-                "p99_ms": h.percentile(99) * 1e3, "max_ms": h.max * 1e3}
+        return {
+            "count": h.count,
+            "p50_ms": h.percentile(50) * 1e3,
+            "p90_ms": h.percentile(90) * 1e3,
+            "p99_ms": h.percentile(99) * 1e3,
+            "max_ms": h.max * 1e3,
+        }
 
     out: dict[str, Any] = {
-        "service_time": {k: hist(fleet.histograms[("request", k)]) for k in fleet.kinds("request")
-                         if ("request", k) in fleet.histograms},
+        "service_time": {
+            k: hist(fleet.histograms[("request", k)])
+            for k in fleet.kinds("request")
+            if ("request", k) in fleet.histograms
+        },
         "connect": hist(fleet.histogram("connect")),
         "onboarding": hist(fleet.histogram("onboarding")),
         "counters": {f"{n}:{k}" if k else n: v for (n, k), v in sorted(fleet.counters.items())},
         "errors": {f"{n}:{k}" if k else n: v for (n, k), v in sorted(fleet.errors.items())},
     }
     if probe is not None:
-        out["round_trip"] = {k: hist(probe.histograms[("response", k)]) for k in probe.kinds("response")
-                             if ("response", k) in probe.histograms}
+        out["round_trip"] = {
+            k: hist(probe.histograms[("response", k)])
+            for k in probe.kinds("response")
+            if ("response", k) in probe.histograms
+        }
     return out
 
 

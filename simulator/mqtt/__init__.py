@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.mqtt.client import ClientState, MqttClient, MqttClientSettings, TopicLike
+from simulator.mqtt.client import ClientState, MqttClient, TopicLike
 from simulator.mqtt.errors import MqttError, MqttProtocolError, MqttStateError, ReasonCode
 from simulator.mqtt.events import (
     Connected,
@@ -18,6 +18,7 @@ from simulator.mqtt.events import (
 )
 from simulator.mqtt.packets import Subscription, Will
 from simulator.mqtt.properties import Properties
+from simulator.mqtt.settings import MqttClientSettings
 
 __all__ = [
     "ClientState",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from simulator.mqtt.decoder import decode_packet, decode_publish
 from simulator.mqtt.errors import MqttProtocolError, ReasonCode
 from simulator.mqtt.packets import Packet
-from simulator.mqtt.wire import decode_packet
 
 __all__ = ["DEFAULT_MAXIMUM_PACKET_SIZE", "StreamDecoder"]
 
@@ -62,7 +62,10 @@ class StreamDecoder:
                     length = (length & 0x7F) | (data[2] << 7)
                     header = 3
                 if length + header == size <= self.maximum_packet_size and not data[header - 1] & 0x80:
-                    return [decode_packet(data[0], data[header:], self.version)]
+                    first = data[0]
+                    if first >> 4 == 3:
+                        return [decode_publish(first & 0x0F, data[header:], self.version)]
+                    return [decode_packet(first, data[header:], self.version)]
             buf: bytes | bytearray = data
         else:
             buf = self._buf

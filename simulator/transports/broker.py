@@ -20,6 +20,7 @@ import itertools
 import logging
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import cast
 
 from simulator.mqtt import MqttProtocolError, Properties, ReasonCode, Subscription, Will
 from simulator.mqtt.codec import PacketType
@@ -332,7 +333,7 @@ class _Session(asyncio.Protocol):
     # ------------------------------------------------------------------------------------ asyncio
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         self.transport = transport
         self.broker._sessions.add(self)
         loop = self.broker._loop

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from simulator.mqtt import (
     ClientState,
@@ -330,9 +330,11 @@ class MqttTransport(asyncio.Protocol):
     async def close(self, graceful: bool = True) -> None:
         """Send DISCONNECT (when ``graceful``) and close; aborts after ``settings.close_timeout``."""
         transport = self._transport
-        if self._state is _CONNECTING and self._ready is not None and not self._ready.done():
-            self._ready.set_exception(ConnectError("closed while connecting"))
-        if self._state is _CONNECTED or self._state is _CONNECTING:
+        if self._state is _CONNECTING:
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_exception(ConnectError("closed while connecting"))
+            self._fail_connect()
+        elif self._state is _CONNECTED:
             self._state = _CLOSING
             self._cancel_timer()
             if transport is not None:
@@ -378,7 +380,7 @@ class MqttTransport(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Send CONNECT on the fresh socket."""
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         assert self._loop is not None
         self._transport = transport
         if self._state is not _CONNECTING:  # connect() gave up while the socket was opening
@@ -577,12 +579,9 @@ class MqttTransport(asyncio.Protocol):
         for event in client.on_timer(self._loop.time()):
             self._on_event(event)
         transport = self._transport
-        if transport is None:
+        if transport is None or transport.is_closing():
             return
         out = client.data_to_send()
         if out:
             transport.write(out)
-        if client.state is _CLIENT_CLOSED:
-            transport.abort()
-        else:
-            self._arm()
+        self._arm()

@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from operator import attrgetter
 from typing import Any
 
+from simulator.usp._pb import usp_envelope_pb2 as _epb
 from simulator.usp._pb import usp_msg_1_4_pb2 as _pb
 from simulator.usp.errors import ErrorCode, UspError
+from simulator.usp.records import Record, RecordKind, _record_from_envelope, decode_record
 from simulator.usp.requests import (
     Add,
     Delete,
@@ -55,19 +57,25 @@ __all__ = [
     "MessageDecodeError",
     "Msg",
     "MsgType",
+    "PlainRequestedPathResult",
     "Request",
     "Response",
     "decode_msg",
+    "decode_record_msg",
     "encode_msg",
+    "encode_record_msg",
     "error_message",
     "get_request",
+    "get_request_record",
     "get_resp",
+    "get_resp_record",
     "msg_type_of",
     "notify_request",
     "notify_resp",
 ]
 
 _Msg: Any = _pb.Msg
+_Envelope: Any = _epb.Record
 
 
 class MsgType(IntEnum):
@@ -219,19 +227,7 @@ def _serialize(pb: Any) -> bytes:
     return data
 
 
-def encode_msg(msg: Msg) -> bytes:
-    """Serialise a Msg (the payload of a no_session_context Record).
-
-    Args:
-        msg: the message; a None body encodes an empty Body (only useful to test R-MSG.10 handling).
-
-    Returns:
-        The serialised usp.Msg.
-
-    Raises:
-        TypeError: the body is not a USP body class.
-    """
-    pb = _Msg()
+def _fill_msg(pb: Any, msg: Msg) -> None:
     header = pb.header
     header.msg_id = msg.msg_id
     header.msg_type = int(msg.msg_type)
@@ -246,7 +242,44 @@ def encode_msg(msg: Msg) -> bytes:
             raise TypeError(err) from None
         body._fill(target)
         target.SetInParent()
+
+
+def encode_msg(msg: Msg) -> bytes:
+    """Serialise a Msg (the payload of a no_session_context Record).
+
+    Args:
+        msg: the message; a None body encodes an empty Body (only useful to test R-MSG.10 handling).
+
+    Returns:
+        The serialised usp.Msg.
+
+    Raises:
+        TypeError: the body is not a USP body class.
+    """
+    pb = _Msg()
+    _fill_msg(pb, msg)
     return _serialize(pb)
+
+
+def _msg_from_pb(pb: Any) -> Msg:
+    header = pb.header
+    b = pb.body
+    which = b.WhichOneof("msg_body")
+    body: Body | None = None
+    if which == "request":
+        req = b.request
+        name = req.WhichOneof("req_type")
+        if name is not None:
+            body = _REQ_DECODE[name](getattr(req, name))
+    elif which == "response":
+        resp = b.response
+        name = resp.WhichOneof("resp_type")
+        if name is not None:
+            body = _RESP_DECODE[name](getattr(resp, name))
+    elif which == "error":
+        body = ErrorMessage._from_pb(b.error)
+    mt: int = header.msg_type
+    return Msg(header.msg_id, _MSG_TYPES.get(mt, mt), body)
 
 
 def decode_msg(data: bytes) -> Msg:
@@ -269,24 +302,84 @@ def decode_msg(data: bytes) -> Msg:
     if not pb.HasField("header"):
         msg = "USP Msg has no header"
         raise MessageDecodeError(msg)
-    header = pb.header
-    b = pb.body
-    which = b.WhichOneof("msg_body")
-    body: Body | None = None
-    if which == "request":
-        req = b.request
-        name = req.WhichOneof("req_type")
-        if name is not None:
-            body = _REQ_DECODE[name](getattr(req, name))
-    elif which == "response":
-        resp = b.response
-        name = resp.WhichOneof("resp_type")
-        if name is not None:
-            body = _RESP_DECODE[name](getattr(resp, name))
-    elif which == "error":
-        body = ErrorMessage._from_pb(b.error)
-    mt: int = header.msg_type
-    return Msg(header.msg_id, _MSG_TYPES.get(mt, mt), body)
+    return _msg_from_pb(pb)
+
+
+# --- single pass: Record + Msg in one parse / one serialise (usp-envelope.proto) -------------------
+
+
+def _two_pass(data: bytes) -> tuple[Record, Msg | None]:
+    record = decode_record(data)
+    if record.kind is not RecordKind.NO_SESSION_CONTEXT:
+        return record, None
+    try:
+        return record, decode_msg(record.payload)
+    except MessageDecodeError:
+        return record, None
+
+
+def decode_record_msg(data: bytes) -> tuple[Record, Msg | None]:
+    """Parse a Record and, for a no_session_context Record, its Msg: ``decode_record`` + ``decode_msg``.
+
+    One protobuf parse in the common case (usp-envelope.proto); anything unusual (another record type,
+    a payload that is empty, missing, repeated or not a Msg) falls back to the two-pass path, so the
+    result is always exactly what the two separate calls give.
+
+    Args:
+        data: the MTP frame payload (bytes, bytearray or memoryview).
+
+    Returns:
+        ``(record, msg)``. ``msg`` is None when ``record.kind`` is not NO_SESSION_CONTEXT or when
+        ``decode_msg(record.payload)`` raises MessageDecodeError (call it to get the error: the cold
+        path, a drop per R-MTP.5).
+
+    Raises:
+        RecordNotParsedError: ``data`` is not a Record (7100), exactly as ``decode_record``.
+    """
+    try:
+        pb = _Envelope.FromString(data)
+    except Exception:  # not a Record, or a payload that is not a Msg: let the two-pass path decide
+        return _two_pass(data)
+    if pb.WhichOneof("record_type") != "no_session_context":
+        return _two_pass(data)
+    payloads = pb.no_session_context.payload
+    if len(payloads) != 1:  # absent (b"") or repeated (the bytes field keeps only the last one)
+        return _two_pass(data)
+    m = payloads[0]
+    if not m.HasField("header"):
+        return _two_pass(data)
+    src = data if type(data) is bytes else bytes(data)  # the lazy Record.payload must not see reuse
+    return _record_from_envelope(pb, src), _msg_from_pb(m)
+
+
+def _envelope(version: str, to_id: str, from_id: str) -> tuple[Any, Any]:
+    pb = _Envelope()
+    pb.version = version
+    pb.to_id = to_id
+    pb.from_id = from_id
+    return pb, pb.no_session_context.payload.add()
+
+
+def encode_record_msg(version: str, to_id: str, from_id: str, msg: Msg) -> bytes:
+    """Encode a Msg inside a no_session_context Record in one serialise.
+
+    Byte-identical to ``encode_no_session_context(version, to_id, from_id, encode_msg(msg))``.
+
+    Args:
+        version: Record.version, e.g. DEFAULT_RECORD_VERSION.
+        to_id: endpoint ID of the receiver.
+        from_id: endpoint ID of the sender.
+        msg: the message.
+
+    Returns:
+        The serialised Record.
+
+    Raises:
+        TypeError: the body is not a USP body class.
+    """
+    pb, m = _envelope(version, to_id, from_id)
+    _fill_msg(m, msg)
+    return _serialize(pb)
 
 
 # --- builders: one call from values to bytes, no protobuf at the call site ------------------------
@@ -331,6 +424,90 @@ def get_resp(msg_id: str, req_path_results: Iterable[RequestedPathResult]) -> by
     header.msg_type = MsgType.GET_RESP
     target = pb.body.response.get_resp
     GetResp(tuple(req_path_results))._fill(target)
+    target.SetInParent()
+    return _serialize(pb)
+
+
+def get_request_record(
+    version: str, to_id: str, from_id: str, msg_id: str, paths: Iterable[str], *, max_depth: int = 0
+) -> bytes:
+    """Encode a Get request Msg inside a no_session_context Record in one serialise.
+
+    Byte-identical to ``encode_no_session_context(version, to_id, from_id, get_request(...))``.
+
+    Args:
+        version: Record.version.
+        to_id: endpoint ID of the receiver (the agent).
+        from_id: endpoint ID of the sender (the controller).
+        msg_id: the header msg_id.
+        paths: Get.param_paths.
+        max_depth: Get.max_depth (0 = unlimited).
+
+    Returns:
+        The serialised Record.
+    """
+    pb, m = _envelope(version, to_id, from_id)
+    header = m.header
+    header.msg_id = msg_id
+    header.msg_type = MsgType.GET
+    get = m.body.request.get
+    get.param_paths.extend(paths)
+    if max_depth:
+        get.max_depth = max_depth
+    get.SetInParent()
+    return _serialize(pb)
+
+
+PlainRequestedPathResult = tuple[str, Iterable[tuple[str, Mapping[str, str]]]]
+"""``(requested_path, [(resolved_path, result_params), ...])``: a successful RequestedPathResult."""
+
+
+def get_resp_record(
+    version: str,
+    to_id: str,
+    from_id: str,
+    msg_id: str,
+    req_path_results: Iterable[RequestedPathResult | PlainRequestedPathResult],
+) -> bytes:
+    """Encode a GetResp Msg inside a no_session_context Record in one serialise, without dataclasses.
+
+    Byte-identical to ``encode_no_session_context(version, to_id, from_id, get_resp(msg_id, typed))``.
+
+    Args:
+        version: Record.version.
+        to_id: endpoint ID of the receiver (the controller).
+        from_id: endpoint ID of the sender (the agent).
+        msg_id: the request's msg_id.
+        req_path_results: one entry per requested path, in request order: a RequestedPathResult (the
+            only way to carry an err_code), or the plain ``(requested_path, [(resolved_path, params),
+            ...])`` of a success.
+
+    Returns:
+        The serialised Record.
+    """
+    pb, m = _envelope(version, to_id, from_id)
+    header = m.header
+    header.msg_id = msg_id
+    header.msg_type = MsgType.GET_RESP
+    target = m.body.response.get_resp
+    add = target.req_path_results.add
+    for r in req_path_results:
+        if type(r) is tuple:
+            requested, resolved = r
+            q = add(requested_path=requested)
+        else:
+            rr: Any = r
+            q = add(requested_path=rr.requested_path)
+            if rr.err_code:
+                q.err_code = rr.err_code
+            if rr.err_msg:
+                q.err_msg = rr.err_msg
+            resolved = [(rp.resolved_path, rp.result_params) for rp in rr.resolved_path_results]
+        radd = q.resolved_path_results.add
+        for path, params in resolved:
+            mp = radd(resolved_path=path).result_params
+            for k, v in params.items():  # item stores beat upb's map.update()
+                mp[k] = v
     target.SetInParent()
     return _serialize(pb)
 

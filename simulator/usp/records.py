@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from enum import IntEnum
-from typing import Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 from simulator.usp._pb import usp_record_1_4_pb2 as _pb
 from simulator.usp.errors import RecordNotParsedError
@@ -101,37 +102,167 @@ class SessionContext:
     payloads: tuple[bytes, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A decoded USP Record.
+_EXTRA_NAMES = (
+    "mac_signature", "sender_cert", "mqtt_version", "subscribed_topic", "stomp_version",
+    "subscribed_destination", "reason", "reason_code", "session",
+)
+_FIELD_NAMES = ("version", "to_id", "from_id", "kind", "payload", "payload_security", *_EXTRA_NAMES)
+_NO_EXTRA: tuple[Any, ...] = (
+    b"", b"", MQTTVersion.V3_1_1, "", STOMPVersion.V1_2, "", "", 0, None,
+)
+
+
+def _extra_field(index: int, doc: str) -> Any:
+    default = _NO_EXTRA[index]
+
+    def get(self: tuple[Any, ...]) -> Any:
+        extra = self[6]
+        return default if extra is None else extra[index]
+
+    return property(get, doc=doc)
+
+
+def _lazy_payload(self: tuple[Any, ...]) -> bytes:
+    payload: bytes | None = self[4]
+    if payload is None:  # decoded by decode_record_msg: parse the payload bytes out on first use
+        holder: list[bytes] = self[7]
+        if len(holder) == 1:
+            holder.append(_Record.FromString(holder[0]).no_session_context.payload)
+        payload = holder[1]
+    return payload
+
+
+class Record(tuple):  # type: ignore[type-arg]
+    """A decoded USP Record: immutable, hashable, compared by value (like a frozen dataclass).
 
     Enum-typed fields hold the IntEnum member when the value is known and the raw int otherwise
     (proto3 enums are open), so the agent can answer 7104 for values it does not accept.
+
+    Built for speed on the receive path: a tuple subclass (one C-level allocation per decode) whose
+    rarely-set fields live in one inner tuple (None when all default). ``payload`` of a Record that came
+    from ``decode_record_msg`` is extracted from the raw bytes on first access. Construct it with the
+    same arguments as before (positional or keyword); its tuple layout is private.
     """
 
-    version: str
-    to_id: str
-    from_id: str
-    kind: RecordKind
-    payload: bytes = b""
-    """The serialised usp.Msg: no_session_context.payload, or the session payloads joined."""
-    payload_security: PayloadSecurity | int = PayloadSecurity.PLAINTEXT
-    mac_signature: bytes = b""
-    sender_cert: bytes = b""
-    mqtt_version: MQTTVersion | int = MQTTVersion.V3_1_1
-    """MQTTConnectRecord.version (kind MQTT_CONNECT only)."""
-    subscribed_topic: str = ""
-    """MQTTConnectRecord.subscribed_topic: the sender's reply-to topic (kind MQTT_CONNECT only)."""
-    stomp_version: STOMPVersion | int = STOMPVersion.V1_2
-    """STOMPConnectRecord.version (kind STOMP_CONNECT only)."""
-    subscribed_destination: str = ""
-    """STOMPConnectRecord.subscribed_destination (kind STOMP_CONNECT only)."""
-    reason: str = ""
-    """DisconnectRecord.reason (kind DISCONNECT only)."""
-    reason_code: int = 0
-    """DisconnectRecord.reason_code, fixed32 (kind DISCONNECT only)."""
-    session: SessionContext | None = None
-    """The session context fields (kind SESSION_CONTEXT only)."""
+    __slots__ = ()
+    __match_args__ = (
+        "version", "to_id", "from_id", "kind", "payload", "payload_security", "mac_signature",
+        "sender_cert", "mqtt_version", "subscribed_topic", "stomp_version", "subscribed_destination",
+        "reason", "reason_code", "session",
+    )
+
+    if TYPE_CHECKING:
+        version: str
+        to_id: str
+        from_id: str
+        kind: RecordKind
+        payload: bytes
+        payload_security: PayloadSecurity | int
+        mac_signature: bytes
+        sender_cert: bytes
+        mqtt_version: MQTTVersion | int
+        subscribed_topic: str
+        stomp_version: STOMPVersion | int
+        subscribed_destination: str
+        reason: str
+        reason_code: int
+        session: SessionContext | None
+    else:
+        version = property(itemgetter(0), doc="Record.version.")
+        to_id = property(itemgetter(1), doc="Endpoint ID of the receiver.")
+        from_id = property(itemgetter(2), doc="Endpoint ID of the sender.")
+        kind = property(itemgetter(3), doc="Which record_type oneof member is set.")
+        payload = property(
+            _lazy_payload,
+            doc="The serialised usp.Msg: no_session_context.payload, or the session payloads joined.",
+        )
+        payload_security = property(itemgetter(5), doc="Record.payload_security.")
+        mac_signature = _extra_field(0, "Record.mac_signature.")
+        sender_cert = _extra_field(1, "Record.sender_cert.")
+        mqtt_version = _extra_field(2, "MQTTConnectRecord.version (kind MQTT_CONNECT only).")
+        subscribed_topic = _extra_field(
+            3, "MQTTConnectRecord.subscribed_topic: the sender's reply-to topic (kind MQTT_CONNECT only)."
+        )
+        stomp_version = _extra_field(4, "STOMPConnectRecord.version (kind STOMP_CONNECT only).")
+        subscribed_destination = _extra_field(
+            5, "STOMPConnectRecord.subscribed_destination (kind STOMP_CONNECT only)."
+        )
+        reason = _extra_field(6, "DisconnectRecord.reason (kind DISCONNECT only).")
+        reason_code = _extra_field(7, "DisconnectRecord.reason_code, fixed32 (kind DISCONNECT only).")
+        session = _extra_field(8, "The session context fields (kind SESSION_CONTEXT only).")
+
+    def __new__(  # noqa: PLR0917 (the positional order of the former dataclass is API)
+        cls,
+        version: str,
+        to_id: str,
+        from_id: str,
+        kind: RecordKind,
+        payload: bytes = b"",
+        payload_security: PayloadSecurity | int = PayloadSecurity.PLAINTEXT,
+        mac_signature: bytes = b"",
+        sender_cert: bytes = b"",
+        mqtt_version: MQTTVersion | int = MQTTVersion.V3_1_1,
+        subscribed_topic: str = "",
+        stomp_version: STOMPVersion | int = STOMPVersion.V1_2,
+        subscribed_destination: str = "",
+        reason: str = "",
+        reason_code: int = 0,
+        session: SessionContext | None = None,
+    ) -> Record:
+        extra: tuple[Any, ...] | None = (
+            mac_signature, sender_cert, mqtt_version, subscribed_topic, stomp_version,
+            subscribed_destination, reason, reason_code, session,
+        )
+        if extra == _NO_EXTRA:
+            extra = None
+        return _new(cls, (version, to_id, from_id, kind, payload, payload_security, extra, None))
+
+    def _fields(self) -> tuple[Any, ...]:
+        extra = self[6]
+        return (*self[:4], self.payload, self[5], *(_NO_EXTRA if extra is None else extra))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Record:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not Record:
+            return NotImplemented
+        return self._fields() != other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{n}={v!r}" for n, v in zip(_FIELD_NAMES, self._fields(), strict=True))
+        return f"Record({args})"
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return self._fields()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"cannot assign to field {name!r}"
+        raise FrozenInstanceError(msg)
+
+    def __delattr__(self, name: str) -> None:
+        msg = f"cannot delete field {name!r}"
+        raise FrozenInstanceError(msg)
+
+
+_new = tuple.__new__
+
+
+def _record_from_envelope(pb: Any, src: bytes) -> Record:
+    """The Record of a usp_envelope.Record holding one no_session_context Msg (decode_record_msg)."""
+    security = pb.payload_security
+    mac = pb.mac_signature
+    cert = pb.sender_cert
+    extra = None if not (mac or cert) else (mac, cert, *_NO_EXTRA[2:])
+    return _new(Record, (
+        pb.version, pb.to_id, pb.from_id, RecordKind.NO_SESSION_CONTEXT, None,
+        _PLAINTEXT if not security else _open_enum(PayloadSecurity, security), extra, [src],
+    ))
 
 
 def _open_enum(enum_cls: type[IntEnum], value: int) -> Any:
@@ -173,37 +304,36 @@ def decode_record(data: bytes) -> Record:
         raise RecordNotParsedError(msg) from exc
     kind = _KIND_BY_NAME[pb.WhichOneof("record_type")]
     security = pb.payload_security
-    if security or pb.mac_signature or pb.sender_cert:
-        sec: PayloadSecurity | int = _open_enum(PayloadSecurity, security)
-        extra: dict[str, Any] = {
-            "payload_security": sec, "mac_signature": pb.mac_signature, "sender_cert": pb.sender_cert,
-        }
-    else:
-        extra = {}
+    sec: PayloadSecurity | int = _PLAINTEXT if not security else _open_enum(PayloadSecurity, security)
+    mac = pb.mac_signature
+    cert = pb.sender_cert
     if kind is RecordKind.NO_SESSION_CONTEXT:
-        return Record(pb.version, pb.to_id, pb.from_id, kind, pb.no_session_context.payload, **extra)
+        extra = None if not (mac or cert) else (mac, cert, *_NO_EXTRA[2:])
+        return _new(Record, (pb.version, pb.to_id, pb.from_id, kind, pb.no_session_context.payload, sec,
+                             extra, None))
+    fields: dict[str, Any] = {"mac_signature": mac, "sender_cert": cert}
     if kind is RecordKind.MQTT_CONNECT:
         mc = pb.mqtt_connect
-        extra["mqtt_version"] = _open_enum(MQTTVersion, mc.version)
-        extra["subscribed_topic"] = mc.subscribed_topic
+        fields["mqtt_version"] = _open_enum(MQTTVersion, mc.version)
+        fields["subscribed_topic"] = mc.subscribed_topic
     elif kind is RecordKind.STOMP_CONNECT:
         sc = pb.stomp_connect
-        extra["stomp_version"] = _open_enum(STOMPVersion, sc.version)
-        extra["subscribed_destination"] = sc.subscribed_destination
+        fields["stomp_version"] = _open_enum(STOMPVersion, sc.version)
+        fields["subscribed_destination"] = sc.subscribed_destination
     elif kind is RecordKind.DISCONNECT:
-        extra["reason"] = pb.disconnect.reason
-        extra["reason_code"] = pb.disconnect.reason_code
+        fields["reason"] = pb.disconnect.reason
+        fields["reason_code"] = pb.disconnect.reason_code
     elif kind is RecordKind.SESSION_CONTEXT:
         s = pb.session_context
         payloads = tuple(s.payload)
-        extra["payload"] = b"".join(payloads)
-        extra["session"] = SessionContext(
+        fields["payload"] = b"".join(payloads)
+        fields["session"] = SessionContext(
             s.session_id, s.sequence_id, s.expected_id, s.retransmit_id,
             _open_enum(PayloadSARState, s.payload_sar_state),
             _open_enum(PayloadSARState, s.payloadrec_sar_state),
             payloads,
         )
-    return Record(pb.version, pb.to_id, pb.from_id, kind, **extra)
+    return Record(pb.version, pb.to_id, pb.from_id, kind, payload_security=sec, **fields)
 
 
 def _serialize(pb: Any) -> bytes:

@@ -60,7 +60,13 @@ class Inbox:
 
 
 def mqtt_agent(
-    host: str, port: int, eid: str, agent_topic: str | None, controller_topic: str | None, version: int, **kw: Any
+    host: str,
+    port: int,
+    eid: str,
+    agent_topic: str | None,
+    controller_topic: str | None,
+    version: int,
+    **kw: Any,
 ) -> tuple[MqttTransport, Inbox]:
     inbox = Inbox()
     settings = MqttSettings(
@@ -76,11 +82,10 @@ def mqtt_agent(
     return MqttTransport(settings, inbox.on_packet, inbox.on_lost), inbox
 
 
-@pytest.fixture(params=["mosquitto", "embedded"])
+@pytest.fixture(params=[pytest.param("mosquitto", marks=pytest.mark.mqtt), "embedded"])
 def broker_address(request: pytest.FixtureRequest) -> tuple[str, int]:
     """Each MQTT test against mosquitto (marker ``mqtt``) and against the embedded broker."""
     if request.param == "mosquitto":
-        request.applymarker(pytest.mark.mqtt)
         address: tuple[str, int] = request.getfixturevalue("mosquitto_address")
         return address
     broker: EmbeddedBroker = request.getfixturevalue("embedded_broker")
@@ -99,7 +104,9 @@ class PahoClient:
         self._events: dict[str, asyncio.Future[Any]] = {}
         self.client.on_connect = lambda c, u, f, rc, p: self._done("connect", rc)
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._done(f"sub{mid}", rcs)
-        self.client.on_message = lambda c, u, msg: self.loop.call_soon_threadsafe(self.messages.put_nowait, msg)
+        self.client.on_message = lambda c, u, msg: self.loop.call_soon_threadsafe(
+            self.messages.put_nowait, msg
+        )
         self.client.on_publish = lambda c, u, mid, rc, p: self._done(f"pub{mid}", rc)
 
     def _future(self, key: str) -> asyncio.Future[Any]:
@@ -125,7 +132,9 @@ class PahoClient:
         _, mid = self.client.subscribe(topic, qos)
         return list(await self._future(f"sub{mid}"))
 
-    async def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, **props: Any) -> None:
+    async def publish(
+        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, **props: Any
+    ) -> None:
         properties = None
         if self.version == 5 and props:
             properties = PahoProperties(PacketTypes.PUBLISH)
@@ -236,7 +245,9 @@ async def test_mqtt_transport_v5_drops_foreign_content_type(
         agent, inbox = mqtt_agent(host, port, "os::ct", agent_topic, None, 5)
         await agent.connect()
         await controller.publish(agent_topic, b"1", ResponseTopic="r", ContentType="text/plain")
-        await controller.publish(agent_topic, b"2", ResponseTopic="r", ContentType="application/vnd.bbf.usp.msg")
+        await controller.publish(
+            agent_topic, b"2", ResponseTopic="r", ContentType="application/vnd.bbf.usp.msg"
+        )
         assert (await inbox.packets.get()).payload == b"2"
         await agent.close()
     assert inbox.packets.empty()
@@ -305,7 +316,9 @@ async def test_mqtt_transport_uses_response_information_as_reply_to() -> None:
     async with EmbeddedBroker(response_information_prefix="resp") as broker:
         agent, agent_in = mqtt_agent(broker.host, broker.port, "a1", "usp/agent/a1", "usp/ctrl", 5)
         # With Response Information the agent topic is not subscribed; a Subscription row still is.
-        ctrl, ctrl_in = mqtt_agent(broker.host, broker.port, "c1", "usp/ctrl", None, 5, subscriptions=("usp/ctrl",))
+        ctrl, ctrl_in = mqtt_agent(
+            broker.host, broker.port, "c1", "usp/ctrl", None, 5, subscriptions=("usp/ctrl",)
+        )
         async with asyncio.timeout(TIMEOUT):
             await agent.connect()
             await ctrl.connect()
@@ -324,7 +337,9 @@ async def test_mqtt_transport_uses_response_information_as_reply_to() -> None:
 @pytest.mark.parametrize("version", [5, 4])
 async def test_mqtt_transport_bad_credentials_refused_not_retryable(version: int) -> None:
     async with EmbeddedBroker(users={"good": "pw"}) as broker:
-        agent, inbox = mqtt_agent(broker.host, broker.port, "a", "t", None, version, username="bad", password="x")
+        agent, inbox = mqtt_agent(
+            broker.host, broker.port, "a", "t", None, version, username="bad", password="x"
+        )
         async with asyncio.timeout(TIMEOUT):
             with pytest.raises(ConnectError) as info:
                 await agent.connect()
@@ -478,7 +493,9 @@ async def test_broker_with_paho_wildcards_qos1_retained_will(
         msg = await sub.messages.get()
         assert (msg.topic, msg.payload) == ("a/will", b"gone")
         if version == 5:
-            await pub.publish("a/props", b"p", ResponseTopic="r/t", ContentType="usp.msg", CorrelationData=b"c")
+            await pub.publish(
+                "a/props", b"p", ResponseTopic="r/t", ContentType="usp.msg", CorrelationData=b"c"
+            )
             msg = await sub.messages.get()
             assert msg.properties.ResponseTopic == "r/t"
             assert msg.properties.ContentType == "usp.msg"
@@ -587,7 +604,9 @@ def ws_agent(url: str, eid: str, **kw: Any) -> tuple[WebSocketTransport, Inbox]:
 
 
 @pytest.mark.asyncio
-async def test_websocket_transport_subprotocol_eid_binary_frames(ws_server_factory: Callable[..., Any]) -> None:
+async def test_websocket_transport_subprotocol_eid_binary_frames(
+    ws_server_factory: Callable[..., Any],
+) -> None:
     """R-WS.9-10c: ``v1.usp`` subprotocol, percent-encoded ``eid`` query; records in binary frames."""
     app, url = await ws_server_factory(["v1.usp"])
     agent, inbox = ws_agent(url, "os::012345-SIM0001", ping_interval=0.1, ping_timeout=2)
@@ -621,7 +640,9 @@ async def test_websocket_transport_refuses_session_without_subprotocol(
 
 
 @pytest.mark.asyncio
-async def test_websocket_transport_http_rejection_and_unreachable(ws_server_factory: Callable[..., Any]) -> None:
+async def test_websocket_transport_http_rejection_and_unreachable(
+    ws_server_factory: Callable[..., Any],
+) -> None:
     app, url = await ws_server_factory(["v1.usp"])
     banned, _ = ws_agent(url, "banned")
     agent, _ = ws_agent(url + "?x=1", "e")
@@ -656,7 +677,9 @@ async def test_websocket_transport_text_frame_closes_with_1003(ws_server_factory
 
 
 @pytest.mark.asyncio
-async def test_websocket_transport_server_close_is_connection_lost(ws_server_factory: Callable[..., Any]) -> None:
+async def test_websocket_transport_server_close_is_connection_lost(
+    ws_server_factory: Callable[..., Any],
+) -> None:
     app, url = await ws_server_factory(["v1.usp"])
     agent, inbox = ws_agent(url, "e")
     async with asyncio.timeout(TIMEOUT):
@@ -672,3 +695,21 @@ async def test_websocket_transport_server_close_is_connection_lost(ws_server_fac
 def test_paho_thread_helper_is_not_leaking_threads() -> None:
     """Guard: every paho loop thread of this module was stopped by its fixture."""
     assert not [t for t in threading.enumerate() if t.name.startswith("paho-mqtt-client-")]
+
+
+def test_mqtt_transport_and_broker_on_uvloop() -> None:
+    """uvloop's transports are not ``asyncio.Transport`` subclasses; the drivers must not care."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def round_trip() -> Packet:
+        async with EmbeddedBroker() as broker:
+            agent, inbox = mqtt_agent(broker.host, broker.port, "uv", "uv/agent", "uv/agent", 5)
+            async with asyncio.timeout(TIMEOUT):
+                await agent.connect()
+                agent.send(b"loop")
+                packet = await inbox.packets.get()
+                await agent.close()
+            return packet
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(round_trip()) == Packet(b"loop", "uv/agent")

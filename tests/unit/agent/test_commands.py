@@ -123,7 +123,7 @@ def test_firmware_validation_failure() -> None:
     """TP 9.6: a failing validation leaves Status ValidationFailed and OperationComplete cmd_failure."""
     pair = make(options=CommandOptions(validation_failure_rate=1.0))
     connect(pair)
-    subscribe(pair, "oc", "OperationComplete", "Device.DeviceInfo.")
+    subscribe(pair, "oc", "OperationComplete", "Device.DeviceInfo.FirmwareImage.*.Download()")
     call(
         pair,
         Operate(
@@ -162,7 +162,7 @@ def test_ipping_outputs_are_plausible_and_deterministic() -> None:
     for _ in range(2):
         pair = make()
         connect(pair)
-        subscribe(pair, "oc", "OperationComplete", "Device.IP.Diagnostics.")
+        subscribe(pair, "oc", "OperationComplete", "Device.IP.Diagnostics.IPPing()")
         call(
             pair,
             Operate(

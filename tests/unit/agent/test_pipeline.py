@@ -229,7 +229,7 @@ def test_pipeline_internal_error_becomes_7003_and_reraises_only_in_strict(
     def boom(*_a: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(agent_mod._HANDLERS, Get, boom)
+    monkeypatch.setattr(agent_mod, "handle_get_plain", boom)  # the Get hot path
     lax = AgentPair(strict=False)
     reply = lax.request(Get(("Device.",)))
     assert reply.body.err_code == ErrorCode.INTERNAL_ERROR

@@ -68,13 +68,13 @@ def test_access_controller_without_role_has_full_access(pair: AgentPair) -> None
 def test_tp469_2_11_add_allowed(pair: AgentPair) -> None:
     """TP-469 2.11: Obj w + Param w -> Add succeeds."""
     _role(pair, (1, "Device.", "rw--", "rw--", "rw--", "----"))
-    status = pair.add(SUB, {"ID": "a", "Recipient": CTRL1}).created_obj_results[0].oper_status
+    status = pair.add(SUB, {"ID": "a"}).created_obj_results[0].oper_status
     assert isinstance(status, AddOperationSuccess)
 
 
 def test_tp469_2_12_add_denied(limited: AgentPair) -> None:
     """TP-469 2.12: Add without Obj w -> Error 7006."""
-    err = limited.add(SUB, {"ID": "a", "Recipient": CTRL1})
+    err = limited.add(SUB, {"ID": "a"})
     assert isinstance(err, ErrorMessage) and err.err_code == ErrorCode.PERMISSION_DENIED
 
 
@@ -181,7 +181,7 @@ def test_tp469_2_25_add_omitting_unwritable_parameter(pair: AgentPair) -> None:
         (1, "Device.", "rw--", "rw--", "rw--", "----"),
         (2, SUB + "{i}.NotifRetry", "r---", "rw--", "rw--", "----"),
     )
-    path = pair.add(SUB, {"ID": "a", "Recipient": CTRL1}).created_obj_results[0].oper_status.instantiated_path
+    path = pair.add(SUB, {"ID": "a"}).created_obj_results[0].oper_status.instantiated_path
     assert pair.value(path + "NotifRetry") == "false"
 
 
@@ -192,7 +192,7 @@ def test_tp469_2_26_add_including_unwritable_required_parameter(pair: AgentPair)
         (1, "Device.", "rw--", "rw--", "rw--", "----"),
         (2, SUB + "{i}.NotifRetry", "r---", "rw--", "rw--", "----"),
     )
-    resp = pair.add(SUB, {"ID": "a", "Recipient": CTRL1, "NotifRetry": "true"}, allow_partial=True)
+    resp = pair.add(SUB, {"ID": "a", "NotifRetry": "true"}, allow_partial=True)
     status = resp.created_obj_results[0].oper_status
     assert isinstance(status, OperationFailure) and status.err_code == ErrorCode.PERMISSION_DENIED
     assert pair.value("Device.LocalAgent.SubscriptionNumberOfEntries") == "0"

@@ -43,7 +43,7 @@ def test_tp469_1_1_add_allow_partial_single_object(pair: AgentPair, allow_partia
     """TP-469 1.1/1.2 (R-ADD.5): Add succeeds, unique_keys = {Alias, Recipient, ID}, values stick."""
     resp = pair.add(
         SUB,
-        {"ID": "t1", "Recipient": CTRL1, "NotifType": "ValueChange", "Enable": "true"},
+        {"ID": "t1", "NotifType": "ValueChange", "Enable": "true"},
         allow_partial=allow_partial,
     )
     (res,) = resp.created_obj_results
@@ -56,7 +56,7 @@ def test_tp469_1_1_add_allow_partial_single_object(pair: AgentPair, allow_partia
 
 def test_tp469_1_3_add_allow_partial_false_invalid_required_value(pair: AgentPair) -> None:
     """TP-469 1.3 (R-ADD.2a): a required Enable=InvalidValue -> Error naming Enable; nothing created."""
-    err = pair.add(SUB, {"ID": "t", "Recipient": CTRL1, "Enable": "InvalidValue"})
+    err = pair.add(SUB, {"ID": "t", "Enable": "InvalidValue"})
     assert isinstance(err, ErrorMessage) and err.err_code == ErrorCode.INVALID_ARGUMENTS
     paths = {e.param_path: e.err_code for e in err.param_errs}
     assert paths[SUB + "{i}.Enable"] == ErrorCode.INVALID_TYPE
@@ -75,7 +75,7 @@ def test_tp469_1_4_add_allow_partial_false_invalid_object(pair: AgentPair) -> No
 def test_tp469_1_5_add_allow_partial_false_multiple_objects(pair: AgentPair) -> None:
     """TP-469 1.5: two valid objects -> two successes."""
     resp = pair.add_many(
-        [(SUB, {"ID": "a", "Recipient": CTRL1}, True), (SUB, {"ID": "b", "Recipient": CTRL1}, True)],
+        [(SUB, {"ID": "a"}, True), (SUB, {"ID": "b"}, True)],
         allow_partial=False,
     )
     assert [r.oper_status.instantiated_path for r in resp.created_obj_results] == [SUB + "1.", SUB + "2."]
@@ -84,7 +84,7 @@ def test_tp469_1_5_add_allow_partial_false_multiple_objects(pair: AgentPair) -> 
 def test_tp469_1_6_add_allow_partial_false_valid_and_invalid_object(pair: AgentPair) -> None:
     """TP-469 1.6 (R-ADD.1): a valid and an invalid object -> Error, neither created."""
     err = pair.add_many(
-        [(SUB, {"ID": "a", "Recipient": CTRL1}, True), ("Device.LocalAgent.InvalidObject.", {}, True)],
+        [(SUB, {"ID": "a"}, True), ("Device.LocalAgent.InvalidObject.", {}, True)],
         allow_partial=False,
     )
     assert isinstance(err, ErrorMessage)
@@ -96,8 +96,8 @@ def test_tp469_1_7_add_allow_partial_false_one_required_failure(pair: AgentPair)
     """TP-469 1.7: two objects, one with a failing required param -> Error; neither created."""
     err = pair.add_many(
         [
-            (SUB, {"ID": "a", "Recipient": CTRL1}, True),
-            (SUB, {"ID": "b", "Recipient": CTRL1, "Enable": "bad"}, True),
+            (SUB, {"ID": "a"}, True),
+            (SUB, {"ID": "b", "Enable": "bad"}, True),
         ],
         allow_partial=False,
     )
@@ -106,7 +106,7 @@ def test_tp469_1_7_add_allow_partial_false_one_required_failure(pair: AgentPair)
 
 def test_tp469_1_8_add_allow_partial_true_invalid_required_type(pair: AgentPair) -> None:
     """TP-469 1.8 (R-ADD.0): allow_partial=true, required invalid type -> oper_failure; not created."""
-    resp = pair.add(SUB, {"ID": "a", "Recipient": CTRL1, "NotifExpiration": "-5"}, allow_partial=True)
+    resp = pair.add(SUB, {"ID": "a", "NotifExpiration": "-5"}, allow_partial=True)
     (res,) = resp.created_obj_results
     assert (
         isinstance(res.oper_status, OperationFailure) and res.oper_status.err_code == ErrorCode.INVALID_TYPE
@@ -118,8 +118,8 @@ def test_tp469_1_9_add_allow_partial_true_one_of_two_failing(pair: AgentPair) ->
     """TP-469 1.9: one success and one oper_failure."""
     resp = pair.add_many(
         [
-            (SUB, {"ID": "a", "Recipient": CTRL1}, True),
-            (SUB, {"ID": "b", "Recipient": CTRL1, "Enable": "bad"}, True),
+            (SUB, {"ID": "a"}, True),
+            (SUB, {"ID": "b", "Enable": "bad"}, True),
         ],
         allow_partial=True,
     )
@@ -140,15 +140,15 @@ def test_tp469_1_10_add_with_unique_key_parent(pair: AgentPair) -> None:
 
 def test_tp469_1_81_add_twice_without_id_or_alias(pair: AgentPair) -> None:
     """TP-469 1.81 (R-ADD.5): agent-assigned distinct Aliases."""
-    a = pair.add(SUB, {"Recipient": CTRL1, "ID": "x1"}).created_obj_results[0].oper_status
-    b = pair.add(SUB, {"Recipient": CTRL1, "ID": "x2"}).created_obj_results[0].oper_status
+    a = pair.add(SUB, {"ID": "x1"}).created_obj_results[0].oper_status
+    b = pair.add(SUB, {"ID": "x2"}).created_obj_results[0].oper_status
     assert a.unique_keys["Alias"] != b.unique_keys["Alias"]
     assert a.unique_keys["Recipient"] == b.unique_keys["Recipient"] == CTRL1
 
 
 def test_tp469_1_88_add_invalid_alias_not_required(pair: AgentPair) -> None:
     """TP-469 1.88: Alias 88InvalidAlias (required=false) is a unique key -> Error; not created."""
-    err = pair.add(SUB, {"ID": "a", "Recipient": CTRL1, "Alias": "88InvalidAlias"}, required=False)
+    err = pair.add(SUB, {"ID": "a", "Alias": "88InvalidAlias"}, required=False)
     assert isinstance(err, ErrorMessage) and _count(pair) == 0
     assert err.param_errs[0].param_path == SUB + "{i}.Alias"
 
@@ -156,7 +156,7 @@ def test_tp469_1_88_add_invalid_alias_not_required(pair: AgentPair) -> None:
 def test_tp469_1_88_add_duplicate_key_is_7025(pair: AgentPair) -> None:
     """Pitfall 7: a duplicate unique key fails the object (7025)."""
     _sub(pair, "dup")
-    resp = pair.add(SUB, {"ID": "dup", "Recipient": CTRL1}, allow_partial=True)
+    resp = pair.add(SUB, {"ID": "dup"}, allow_partial=True)
     assert resp.created_obj_results[0].oper_status.err_code == ErrorCode.DUPLICATE_KEY
 
 
@@ -170,7 +170,7 @@ def test_tp469_1_95_add_with_search_in_parent(pair: AgentPair) -> None:
 
 def test_add_non_required_failure_is_reported_inside_success(pair: AgentPair) -> None:
     """3.3 table: a failed non-required param -> oper_success with param_errs (relative name)."""
-    resp = pair.add(SUB, {"ID": "a", "Recipient": CTRL1, "Enable": "maybe"}, required=False)
+    resp = pair.add(SUB, {"ID": "a", "Enable": "maybe"}, required=False)
     status = resp.created_obj_results[0].oper_status
     assert isinstance(status, AddOperationSuccess)
     assert [(e.param, e.err_code) for e in status.param_errs] == [("Enable", ErrorCode.INVALID_TYPE)]
@@ -178,7 +178,7 @@ def test_add_non_required_failure_is_reported_inside_success(pair: AgentPair) ->
 
 def test_add_value_longer_than_limit_fails_the_parameter() -> None:
     pair = AgentPair(max_value_chars=10)
-    err = pair.add(SUB, {"ID": "a", "Recipient": CTRL1, "ReferenceList": "Device." * 5})
+    err = pair.add(SUB, {"ID": "a", "ReferenceList": "Device." * 5})
     assert isinstance(err, ErrorMessage) and err.param_errs[0].err_code == ErrorCode.INVALID_VALUE
 
 
@@ -543,8 +543,10 @@ def test_get_command_path_is_7026(pair: AgentPair) -> None:
 def test_get_six_instance_levels_and_long_values() -> None:
     """obuspa limits: values up to 4096 characters are accepted and read back intact."""
     pair = AgentPair()
-    path = pair.subscription("long", ReferenceList="Device." + "A" * 4000)
-    assert len(pair.value(path + "ReferenceList")) == 4007
+    refs = ",".join(f"Device.LocalAgent.Controller.{n}.ProvisioningCode" for n in range(1, 84))
+    assert 4000 < len(refs) <= 4096
+    path = pair.subscription("long", ReferenceList=refs)
+    assert pair.value(path + "ReferenceList") == refs
     err = pair.set(path, {"NotifExpiration": "1" * 4097})
     assert isinstance(err, ErrorMessage) and err.param_errs[0].err_code == ErrorCode.INVALID_VALUE
 

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import pytest
-from helpers import CONTROLLER_ID, AgentPair
+from helpers import CONTROLLER_ID, AgentPair, ControllerStub
 
 from simulator.agent.actions import Action, CancelTimer, Schedule, Send, Timer
 from simulator.agent.behaviour import AgentBehaviour
@@ -69,7 +69,6 @@ def subscribe(pair: AgentPair, sub_id: str, notif_type: str, refs: str, **params
         "NotifType": notif_type,
         "ReferenceList": refs,
         "Enable": "true",
-        "Recipient": "Device.LocalAgent.Controller.1",
         **params,
     }
     resp, _ = call(
@@ -245,7 +244,6 @@ def test_tp469_1_57_object_creation_notification() -> None:
                     (
                         CreateParamSetting("ID", "other", True),
                         CreateParamSetting("NotifType", "Event", True),
-                        CreateParamSetting("Recipient", "Device.LocalAgent.Controller.1", True),
                     ),
                 ),
             ),
@@ -279,7 +277,7 @@ def test_tp469_1_84_search_path_subscription() -> None:
 
 
 def test_tp469_1_78_subscriptions_deleted_with_controller() -> None:
-    """TP 1.78: deleting a Controller deletes the subscriptions whose Recipient it was."""
+    """TP 1.78: deleting a Controller deletes the subscriptions it created (auto-filled Recipient)."""
     pair = make()
     connect(pair)
     call(
@@ -297,15 +295,30 @@ def test_tp469_1_78_subscriptions_deleted_with_controller() -> None:
             ),
         ),
     )
-    sub = pair.dm.add(
-        "Device.LocalAgent.Subscription.",
-        {"ID": "x", "Recipient": "Device.LocalAgent.Controller.2", "NotifType": "ValueChange"},
-        now=pair.now,
+    mine = subscribe(pair, "mine", "ValueChange", "Device.DeviceInfo.FriendlyName")
+    other = ControllerStub("proto::other", pair.agent.endpoint_id)
+    _, record = other.request(
+        Add(
+            False,
+            (
+                CreateObject(
+                    "Device.LocalAgent.Subscription.",
+                    (
+                        CreateParamSetting("NotifType", "ValueChange", True),
+                        CreateParamSetting("ReferenceList", "Device.DeviceInfo.FriendlyName", True),
+                    ),
+                ),
+            ),
+        )
     )
-    pair.agent.poll(pair.now)  # drain the direct write
+    (answer,) = [s for s in AgentPair.sends(pair.send(record)) if s.to_id == "proto::other"]
+    status = other.decode(answer.record)[1].body.created_obj_results[0].oper_status  # type: ignore[union-attr]
+    theirs = status.instantiated_path
+    assert status.unique_keys["Recipient"] == "Device.LocalAgent.Controller.2"
+    assert pair.value(theirs + "Recipient") == "Device.LocalAgent.Controller.2"
     call(pair, Delete(False, ("Device.LocalAgent.Controller.2.",)))
     remaining = [p for p, _ in pair.dm.instances("Device.LocalAgent.Subscription.", now=pair.now)]
-    assert sub[0].path not in remaining
+    assert theirs not in remaining and mine in remaining
 
 
 def test_tp469_boot_event_once_per_start_with_parameter_map() -> None:

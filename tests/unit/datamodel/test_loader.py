@@ -125,3 +125,70 @@ def test_loader_remove_of_unknown_path_fails(tmp_path: Path) -> None:
     p = write(tmp_path, "v.yaml", "format: 1\nextends: base.yaml\nremove: [Device.Nope]\n")
     with pytest.raises(SchemaError, match="matches nothing"):
         load_schema(p)
+
+
+def test_loader_cache_follows_every_file_of_the_extends_chain(tmp_path: Path) -> None:
+    import os
+
+    root = write(tmp_path, "root.yaml", HEAD + "      A: string = root\n")
+    write(tmp_path, "mid.yaml", "format: 1\nextends: root.yaml\n")
+    top = write(tmp_path, "top.yaml", "format: 1\nextends: mid.yaml\n")
+    first = load_schema(top)
+    assert first.root.params["A"].default == "root"
+    assert load_schema(top) is first
+    root.write_text(HEAD + "      A: string = changed\n")
+    st = os.stat(root)
+    os.utime(root, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # coarse-mtime filesystems
+    second = load_schema(top)
+    assert second is not first and second.root.params["A"].default == "changed"
+    assert load_schema(top) is second
+    (tmp_path / "mid.yaml").unlink()
+    with pytest.raises(SchemaError, match="cannot read profile"):
+        load_schema(top)
+
+
+def test_c_and_pure_python_loaders_agree(tmp_path: Path) -> None:
+    import yaml
+
+    from simulator.datamodel.source import LOADERS, LDict, _PyLoader, read_document
+
+    assert LOADERS[-1] is _PyLoader
+    assert (LOADERS[0] is not _PyLoader) == yaml.__with_libyaml__  # the fast path is really used
+    p = write(
+        tmp_path,
+        "both.yaml",
+        "format: 1\nname: both\n# comment\nobjects:\n  Device.:\n    params:\n"
+        "      A: {type: boolean, default: yes}\n      B: [1, 2.5, null, 'x', ~]\n"
+        "      C:\n        type: string\n        default: |\n          multi\n          line\n"
+        "instances: {}\n",
+    )
+
+    def lines(d: object) -> object:
+        if isinstance(d, LDict):
+            return (d.line, {k: (d.line_of(k), lines(v)) for k, v in d.items()})
+        return d
+
+    docs = [read_document(str(p), cls) for cls in LOADERS]
+    assert all(lines(d) == lines(docs[0]) for d in docs)
+    params = docs[0]["objects"]["Device."]["params"]
+    assert params.line_of("C") == 9 and params["C"].line_of("default") == 11
+    assert params["A"]["default"] is True and params["B"] == [1, 2.5, None, "x", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        (HEAD + "      X: [unclosed\n      Y: string\n", 6, "YAML syntax error"),
+        (HEAD + "      X: string\n      X: boolean\n", 6, "duplicate key"),
+        (HEAD + "      ? [a, b]\n      : string\n", 5, "must be a string"),
+    ],
+)
+def test_both_loaders_report_the_same_line(tmp_path: Path, text: str, line: int, reason: str) -> None:
+    from simulator.datamodel.source import LOADERS, read_document
+
+    p = write(tmp_path, "bad.yaml", text)
+    for cls in LOADERS:
+        with pytest.raises(SchemaError) as info:
+            read_document(str(p), cls)
+        assert (info.value.file, info.value.line) == (str(p), line), cls
+        assert reason in str(info.value)

@@ -276,7 +276,7 @@ def test_packet_too_large_for_the_broker() -> None:
 def test_packet_ids_wrap_and_skip_inflight_ones() -> None:
     client = connected()
     assert client.publish("t", b"", 1, 0.0) == 1  # stays inflight
-    client._next_id = 65534
+    client._ids._next_id = 65534
     assert [client.publish("t", b"", 1, 0.0) for _ in range(3)] == [65534, 65535, 2]
 
 
@@ -474,3 +474,19 @@ def test_split_reads_deliver_one_message() -> None:
     data = encode_packet(Publish("a", b"x" * 500, properties=Properties(content_type="usp.msg")))
     events = [e for i in range(0, len(data), 7) for e in client.receive_data(data[i : i + 7], 1.0)]
     assert [type(e) for e in events] == [MessageReceived]
+
+
+@pytest.mark.parametrize("size", [0, 100, 128, 16_000, 16_384, 70_000])
+def test_publish_remaining_length_encodings(size: int) -> None:
+    """One-, two- and three-byte Remaining Lengths on the cached QoS 0 path and on QoS 1."""
+    client = connected()
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    for _ in range(2):  # second call uses the cached prefix
+        client.publish("t/x", payload, 0, 1.0, response_topic="r", content_type="usp.msg")
+        [packet] = sent(client)
+        assert packet == Publish(
+            "t/x", payload, properties=Properties(content_type="usp.msg", response_topic="r")
+        )
+    client.publish("t/x", payload, 1, 1.0)
+    [packet] = sent(client)
+    assert packet == Publish("t/x", payload, 1, packet_id=1)

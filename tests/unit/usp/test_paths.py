@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import pytest
@@ -524,29 +523,24 @@ def test_paths_parse_is_cached_and_bounded() -> None:
     assert parse_supported_path.cache_info().maxsize == PARSE_CACHE_SIZE
 
 
-def test_paths_uncached_parse_is_fast() -> None:
+def test_paths_uncached_parse_of_many_distinct_paths() -> None:
     texts = [f"Device.LocalAgent.Subscription.{i}.Recipient+.EndpointID" for i in range(1, 1001)]
     texts += [
         f'Device.WiFi.AccessPoint.[SSIDReference+.SSID=="s{i}"&&Enable==true].AssociatedDevice.*.'
         for i in range(1000)
     ]
     parse_path.cache_clear()
-    started = time.perf_counter()
-    for text in texts:
-        parse_path(text)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0  # ~25 us each measured; generous for a loaded 2-core CI box
+    parsed = [parse_path(text) for text in texts]  # speed is measured in bench/, not here
+    assert len({p.render() for p in parsed}) == len(texts)
 
 
 def test_paths_long_inputs_stay_linear() -> None:
     near_limit = 'Device.X.[A=="' + "x" * (MAX_PATH_LENGTH - 20) + '"].'
     assert len(near_limit) <= MAX_PATH_LENGTH
-    started = time.perf_counter()
     assert parse_path(near_limit).segments[2].comparisons[0].value == "x" * (MAX_PATH_LENGTH - 20)  # type: ignore[union-attr]
     for bad in ("Device.X.[" * 400, "Device.X.[A==" + "1" * 4000, "Device." + "a" * 4000 + "é"):
         with pytest.raises(InvalidPathSyntaxError):
             parse_path(bad)
-    assert time.perf_counter() - started < 1.0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,156 @@
+"""``uspsim run --processes N``: N worker processes, each owning an index range; merged metrics.
+
+Each worker runs its own event loop (``cli.run_loop``) with a ``Fleet`` over its shard and reports
+through a multiprocessing queue: a status tuple every second and, at the end, its ``Stats`` as plain
+data, which the parent merges (histograms are mergeable). The parent owns the embedded broker when
+the scenario asks for one, and a shared stop event ends every worker (Ctrl-C, duration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import multiprocessing
+import queue
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from simulator.fleet.config import ScenarioConfig
+from simulator.fleet.metrics import Stats
+
+__all__ = ["run_processes", "shards"]
+
+
+def shards(total: int, processes: int) -> list[tuple[int, int]]:
+    """Split ``range(total)`` into ``processes`` contiguous (first, count) ranges."""
+    base, extra = divmod(total, processes)
+    out, first = [], 0
+    for i in range(processes):
+        count = base + (1 if i < extra else 0)
+        if count:
+            out.append((first, count))
+        first += count
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What one worker process runs (picklable)."""
+
+    scenario: ScenarioConfig
+    shard: tuple[int, int]
+    worker: int
+
+
+def _worker(job: _Job, results: Any, stop: Any) -> None:
+    from simulator.integrations.cli import run_loop
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    run_loop(_work(job, results, stop))
+
+
+async def _work(job: _Job, results: Any, stop: Any) -> None:
+    from simulator.fleet.runner import Fleet
+
+    scenario, worker = job.scenario, job.worker
+    fleet = Fleet(scenario, host=scenario.broker.host, port=scenario.broker.port, shard=job.shard)
+    loop = asyncio.get_running_loop()
+    ramp = asyncio.ensure_future(fleet.start())
+    end: float | None = None
+    try:
+        while not stop.is_set():
+            st = fleet.status()
+            results.put(("status", worker, st.started, st.connected, st.failed))
+            if ramp.done() and end is None:
+                ramp.result()
+                end = loop.time() + scenario.duration if scenario.duration > 0 else float("inf")
+            if end is not None and loop.time() >= end:
+                break
+            await asyncio.sleep(1.0)
+    finally:
+        if not ramp.done():
+            ramp.cancel()
+        await fleet.stop(timeout=5.0)
+        failures = [f"{eid}: {exc}" for eid, exc in fleet.errors]
+        results.put(("final", worker, fleet.metrics.stats.to_dict(), failures))
+
+
+def run_processes(
+    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any] = print
+) -> tuple[Stats, list[str]]:
+    """Run the scenario split over ``processes`` workers; return merged stats and failures."""
+    from simulator.integrations.cli import run_loop
+
+    return run_loop(_parent(scenario, processes, status))
+
+
+async def _parent(
+    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any]
+) -> tuple[Stats, list[str]]:
+    from simulator.fleet.localbroker import local_broker
+
+    if scenario.broker.embedded:
+        async with local_broker() as broker:
+            status(f"embedded broker: {broker.kind} on {broker.url}")
+            local = dataclasses.replace(
+                scenario,
+                broker=dataclasses.replace(
+                    scenario.broker, url=broker.url, host=broker.host, port=broker.port
+                ),
+            )
+            return await _supervise(local, processes, status)
+    return await _supervise(scenario, processes, status)
+
+
+async def _supervise(
+    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any]
+) -> tuple[Stats, list[str]]:
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    stop = ctx.Event()
+    parts = shards(scenario.total_agents, processes)
+    workers = [
+        ctx.Process(
+            target=_worker,
+            name=f"uspsim-worker-{i}",
+            daemon=True,
+            args=(_Job(scenario, shard, i), results, stop),
+        )
+        for i, shard in enumerate(parts)
+    ]
+    for w in workers:
+        w.start()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    merged, failures = Stats(), []
+    latest: dict[int, tuple[int, int, int]] = {}
+    finals = 0
+    last_line = 0.0
+    while finals < len(workers):
+        try:
+            item = await asyncio.to_thread(results.get, True, 0.5)
+        except queue.Empty:
+            if not any(w.is_alive() for w in workers):
+                failures.append("a worker process exited without reporting")
+                break
+            continue
+        if item[0] == "status":
+            latest[item[1]] = item[2:]
+            if loop.time() - last_line >= 1.0:
+                last_line = loop.time()
+                started, connected, failed = (sum(v[i] for v in latest.values()) for i in range(3))
+                status(
+                    f"{connected}/{scenario.total_agents} connected ({started} started, {failed} failed) "
+                    f"in {len(workers)} processes"
+                )
+        else:
+            finals += 1
+            merged.merge(Stats.from_dict(item[2]))
+            failures += item[3]
+    stop.set()
+    for w in workers:
+        await asyncio.to_thread(w.join, 10)
+    return merged, failures
