@@ -18,6 +18,7 @@ from simulator.transports.websocket import WebSocketTransport
 
 if TYPE_CHECKING:
     from simulator.agent.agent import Agent
+    from simulator.datamodel.schema import ParamNode
 
 __all__ = ["Link", "make_transport", "mqtt_settings", "tls_settings", "websocket_settings"]
 
@@ -34,7 +35,7 @@ class Link:
         epoch_offset: ``time.time() - loop.time()``, so agents get epoch seconds from the loop clock.
     """
 
-    __slots__ = ("epoch_offset", "group", "host", "port", "scenario", "ssl_context")
+    __slots__ = ("_params", "epoch_offset", "group", "host", "port", "scenario", "ssl_context")
 
     def __init__(
         self, scenario: ScenarioConfig, group: GroupConfig, host: str, port: int, epoch_offset: float = 0.0
@@ -48,6 +49,26 @@ class Link:
             tls_settings(tls).make_context() if tls is not None and group.mtp == "mqtt" else None
         )
         self.epoch_offset = epoch_offset
+        self._params: dict[str, tuple[ParamNode, tuple[int, ...]] | None] = {}
+
+    def read(self, agent: Agent, path: str) -> str | None:
+        """Read one parameter of ``agent``; the path is located once per group (the schema is shared).
+
+        Every agent of a group shares the Schema and starts from the same instances, so the
+        (parameter node, instance numbers) pair found for the first agent holds for all of them;
+        this keeps ``mqtt_settings`` at a few dictionary lookups per agent during a connect storm.
+        """
+        try:
+            ref = self._params[path]
+        except KeyError:
+            ref = self._params[path] = agent.ctx.locate_param(path)
+        if ref is None:
+            return None
+        param, inst = ref
+        store = agent.ctx.store
+        if param.obj is None or not store.exists(param.obj, inst):
+            return None
+        return store.read(param, inst, agent.ctx.now)
 
     @property
     def controller_id(self) -> str:
@@ -82,8 +103,10 @@ def mqtt_settings(agent: Agent, link: Link) -> MqttSettings:
     Returns:
         The settings for ``MqttTransport``.
     """
-    ctx = agent.ctx
-    value = ctx.value
+
+    def value(path: str) -> str | None:
+        return link.read(agent, path)
+
     client = PATHS.mqtt_client
     eid = agent.endpoint_id
     scenario = link.scenario
