@@ -39,7 +39,7 @@ mosquitto:
 	fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check simulator tests bench locustfiles
+	$(VENV)/bin/ruff check $(wildcard simulator tests bench locustfiles)
 	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)

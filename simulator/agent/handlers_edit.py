@@ -9,6 +9,9 @@
 #   * allow_partial=true: each entry stands alone; failures become ``oper_failure``.
 #   * A parameter whose write permission is denied fails its object (7006), as TP-469 2.16/2.26 expect,
 #     even when it was not marked required.
+#   * Add runs in the data model's Controller mode: a readOnly parameter in param_settings fails with 7013
+#     (object failure when required); only the agent's own auto-filled values (Subscription Recipient,
+#     CreationDate, default ID) may initialise readOnly parameters (``agent_settings``).
 #   * Values longer than ``AgentConfig.max_value_chars`` fail their parameter with 7012 before the data
 #     model sees them (required -> the object fails).
 """
@@ -196,11 +199,11 @@ def _add_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
              perms: Permissions) -> list[CreatedObjectResult]:
     dm = ctx.datamodel
     ok, too_long, required_bad = _limit(ctx, "", settings)
-    hook = perms.hook
+    auto: list[tuple[str, str, bool]] = []
     if touches_subscriptions(obj_path):
-        plan = plan_subscription_add(ctx, obj_path, ok, hook)
+        plan = plan_subscription_add(ctx, obj_path, ok)
         if plan is not None:
-            ok, hook = plan.settings, plan.hook
+            ok, auto = plan.settings, plan.auto
             too_long += plan.failures
             required_bad = required_bad or plan.required_failed
     if required_bad:
@@ -208,7 +211,7 @@ def _add_one(ctx: AgentContext, obj_path: str, settings: list[tuple[str, str, bo
         raise ObjectFailedError(msg, [
             ParamFailure(obj_path + "{i}." + f.path, f.error) for f in too_long], path=None)
     with dm.transaction():
-        results = dm.add(obj_path, ok, now=ctx.now, access=hook)
+        results = dm.add(obj_path, ok, now=ctx.now, access=perms.hook, controller=True, agent_settings=auto)
         for r in results:
             _deny_check(r.param_errs, r.path)
     out = []

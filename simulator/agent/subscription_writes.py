@@ -10,8 +10,9 @@
 #     once set (TP 1.96, 7013); ReferenceList cannot change once non-empty (obuspa: 7004); a new
 #     ReferenceList, or a new NotifType with an existing ReferenceList, is validated strictly.
 # The checks run only when the request path can reach the Subscription table (a string prefix test), so
-# other Add/Set requests pay nothing. Auto-filled values bypass the Controller's write permission, as
-# obuspa's auto-populate callbacks do.
+# other Add/Set requests pay nothing. Auto-filled values are handed to the data model as ``agent_settings``:
+# they bypass the Controller's write permission and may initialise the readOnly Recipient/CreationDate, as
+# obuspa's auto-populate callbacks do, while readOnly parameters in the Controller's own settings fail (7013).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from simulator.agent.context import iso8601
 from simulator.agent.subscriptions import SUBSCRIPTION_TABLE, validate_reference_list
-from simulator.datamodel.access import AccessHook, Perm
 from simulator.datamodel.editing import ParamFailure
 from simulator.datamodel.resolver import ResolveOp
 from simulator.datamodel.schema import ObjectNode
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from simulator.agent.context import AgentContext
-    from simulator.datamodel.schema import Instances
 
 __all__ = ["AddPlan", "SetPlan", "plan_subscription_add", "plan_subscription_set", "touches_subscriptions"]
 
@@ -49,25 +48,26 @@ class AddPlan:
     """The settings an Add of a Subscription row really applies.
 
     Attributes:
-        settings: the Controller's accepted settings plus the auto-filled ones.
+        settings: the Controller's accepted settings.
+        auto: the values the agent fills in itself (Recipient, ID, CreationDate), passed to
+            ``DataModel.add(agent_settings=...)``: they bypass access and may write readOnly parameters.
         failures: rejected Controller settings (relative names), reported like data model failures.
         required_failed: a rejected setting was marked required (the object fails).
-        hook: the access hook to use (lets the auto-filled parameters through).
     """
 
-    __slots__ = ("failures", "hook", "required_failed", "settings")
+    __slots__ = ("auto", "failures", "required_failed", "settings")
 
     def __init__(
         self,
         settings: list[Setting],
+        auto: list[Setting],
         failures: list[ParamFailure],
         required_failed: bool,
-        hook: AccessHook | None,
     ) -> None:
         self.settings = settings
+        self.auto = auto
         self.failures = failures
         self.required_failed = required_failed
-        self.hook = hook
 
 
 def _table(ctx: AgentContext) -> ObjectNode | None:
@@ -75,30 +75,13 @@ def _table(ctx: AgentContext) -> ObjectNode | None:
     return node if isinstance(node, ObjectNode) else None
 
 
-def _bypass(hook: AccessHook | None, table: ObjectNode, names: Sequence[str]) -> AccessHook | None:
-    """``hook`` with Param write allowed on the auto-filled parameters (None stays None)."""
-    if hook is None:
-        return None
-    ids = frozenset(table.params[n].id for n in names if n in table.params)
-
-    def allowed(node: object, inst: Instances, perm: Perm) -> bool:
-        if perm is Perm.PARAM_WRITE and getattr(node, "id", None) in ids:
-            return True
-        return hook(node, inst, perm)  # type: ignore[arg-type]
-
-    return allowed
-
-
-def plan_subscription_add(
-    ctx: AgentContext, obj_path: str, settings: Sequence[Setting], hook: AccessHook | None
-) -> AddPlan | None:
+def plan_subscription_add(ctx: AgentContext, obj_path: str, settings: Sequence[Setting]) -> AddPlan | None:
     """Apply the Subscription Add rules, or None when ``obj_path`` is not the Subscription table.
 
     Args:
         ctx: the agent context (``ctx.requester`` is the Controller sending the Add).
         obj_path: the CreateObject path.
         settings: the Controller's (name, value, required) settings.
-        hook: the Controller's access hook.
 
     Returns:
         The AddPlan, or None for other tables.
@@ -142,7 +125,7 @@ def plan_subscription_add(
     if not any(name == "ID" for name, _, _ in kept):
         auto.append(("ID", f"cpe-{number}", True))
     auto.append(("CreationDate", iso8601(ctx.now), True))
-    return AddPlan(auto + kept, failures, required_failed, _bypass(hook, table, [n for n, _, _ in auto]))
+    return AddPlan(kept, auto, failures, required_failed)
 
 
 class SetPlan:

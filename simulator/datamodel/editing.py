@@ -129,19 +129,23 @@ class DataModel(ModelReader):
         access: AccessHook | None,
         *,
         creating: bool,
+        controller: bool = False,
+        agent_items: Iterable[Setting] = (),
     ) -> SetResult:
         base = node.instance_path(inst)
         updated: dict[str, str] = {}
         errs: list[ParamFailure] = []
         required_failed = False
         store = self.store
-        for name, value, required in items:
+        # (setting, written by the agent itself): agent settings come first and bypass access and read-only
+        tagged = [*((s, True) for s in agent_items), *((s, False) for s in items)]
+        for (name, value, required), by_agent in tagged:
             try:
                 param, pinst = self._param(node, inst, name, base)
-                if access is not None and not access(param, pinst, Perm.PARAM_WRITE):
+                if not by_agent and access is not None and not access(param, pinst, Perm.PARAM_WRITE):
                     msg = f"no permission to write {name}"
                     raise PermissionDeniedError(msg)
-                if not param.writable and not creating:
+                if not param.writable and not (creating and (by_agent or not controller)):
                     msg = f"{name} is not writable"
                     raise NotWritableError(msg)
                 if param.access is ParamAccess.WRITE_ONCE_READ_ONLY and not creating:
@@ -223,32 +227,49 @@ class DataModel(ModelReader):
 
     # -- Add -------------------------------------------------------------------------------------------
     def add(
-        self, path: PathLike, settings: SettingsLike = (), *, now: float, access: AccessHook | None = None
+        self,
+        path: PathLike,
+        settings: SettingsLike = (),
+        *,
+        now: float,
+        access: AccessHook | None = None,
+        controller: bool = False,
+        agent_settings: SettingsLike = (),
     ) -> list[AddResult]:
         """Apply one Add ``CreateObject``: one new instance per table the path resolves to.
 
         Numbering is obuspa's (highest existing + 1); ``Alias`` defaults to ``cpe-<n>``. Supplied
         unique-key parameters count as required (TP 1.88).
 
+        ``controller=True`` applies a Controller's Add message: like obuspa, a readOnly parameter in
+        ``settings`` fails with 7013 (``param_errs``; the object fails when it is required or a unique
+        key, usp-protocol.md 3.3). Only ``agent_settings`` (values the agent fills in itself, e.g. a
+        Subscription's Recipient and CreationDate) may then initialise readOnly parameters; they are
+        applied first and bypass ``access``. Agent-internal calls (``controller=False``, the default) may
+        initialise any parameter at creation. writeOnceReadOnly parameters are writable at creation.
+
         Raises:
             ObjectFailedError: 7021 (a required/key parameter failed or 7025 duplicate key); nothing created.
             UspError: 7008, 7026, 7016, 7017, 7018, 7019 (path), 7005 (max_entries), 7006 (access).
         """
         items = _settings(settings)
+        auto = _settings(agent_settings)
         res = self.resolver.resolve(as_path(path), ResolveOp.ADD, now)
         out: list[AddResult] = []
         with self.transaction():
             for table, parent in res.entries:
-                out.append(self._add_one(table, parent, items, now, access))
+                out.append(self._add_one(table, parent, items, now, access, controller, auto))
         return out
 
-    def _add_one(
+    def _add_one(  # noqa: PLR0917
         self,
         table: ObjectNode,
         parent: Instances,
         items: list[Setting],
         now: float,
         access: AccessHook | None,
+        controller: bool,
+        auto: list[Setting],
     ) -> AddResult:
         tpath = table.instance_path(parent)
         if table.access not in (ObjAccess.ADD_DELETE, ObjAccess.ADD_ONLY):
@@ -263,7 +284,9 @@ class DataModel(ModelReader):
             raise ResourcesExceededError(msg, path=tpath)
         number = (existing[-1] + 1) if existing else 1
         inst = self.store.create(table, parent, number)
-        result = self._set_instance(table, inst, items, now, access, creating=True)
+        result = self._set_instance(
+            table, inst, items, now, access, creating=True, controller=controller, agent_items=auto
+        )
         keys = self.unique_keys(table, inst, now, access)
         self.store.log(Change(ChangeKind.CREATE, result.path, keys))
         return AddResult(result.path, keys, result.param_errs)
