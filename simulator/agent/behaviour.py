@@ -106,6 +106,8 @@ class AgentBehaviour:
         self._vc: dict[str, str] = {}
         self._after: list[Action] = []
         self._reboot: tuple[BootCause, bool] | None = None
+        self._configured: dict[int, float] = {}
+        """Subscription instance -> last time its TriggerConfigSettings were applied."""
 
     # -- subscriptions -------------------------------------------------------------------------------------
     @property
@@ -115,10 +117,11 @@ class AgentBehaviour:
             self._subs = load_subscriptions(self.ctx)
         return self._subs
 
-    def _controller(self, recipient: str) -> ControllerRef | None:
+    def _controller(self, recipient: str, disabling: str | None = None) -> ControllerRef | None:
+        """The recipient's Controller row when enabled (or when it is ``disabling``, 5.3), else None."""
         eid = read(self.ctx, recipient + ".EndpointID")
         ref = self.ctx.controller_for(eid) if eid else None
-        if ref is None or read(self.ctx, ref.path + "Enable") != "true":
+        if ref is None or (read(self.ctx, ref.path + "Enable") != "true" and ref.path != disabling):
             return None
         return ref
 
@@ -140,26 +143,61 @@ class AgentBehaviour:
             min_wait=float(read(self.ctx, ref.path + "USPNotifRetryMinimumWaitInterval", "5") or 5),
             multiplier=int(read(self.ctx, ref.path + "USPNotifRetryIntervalMultiplier", "2000") or 2000))
 
-    def _dispatch(self, notif_type: str, path: str, notification: Notification, now: float,
-                  only: ControllerRef | None = None) -> list[Action]:
+    def _dispatch(self, notif_type: str, path: str, notification: Notification, now: float,  # noqa: PLR0917
+                  only: ControllerRef | None = None, disabling: str | None = None) -> list[Action]:
+        """Trigger the matching subscriptions: Notify and/or apply TriggerConfigSettings (TriggerAction).
+
+        ``disabling`` is the path of a Controller row whose Enable has just gone false: its subscriptions
+        still get this one notification, its last message (usp-protocol.md 5.3).
+        """
         out: list[Action] = []
+        configure: list[tuple[Subscription, ControllerRef]] = []
         for sub in self.subscriptions:
             if not sub.enable or sub.notif_type != notif_type:
                 continue
             if not any(covers(self.ctx, notif_type, ref, path) for ref in sub.refs):
                 continue
-            ref = self._controller(sub.recipient)
+            ref = self._controller(sub.recipient, disabling)
             if ref is None or (only is not None and ref.instance != only.instance):
+                continue
+            if sub.configures:
+                configure.append((sub, ref))
+            if not sub.notifies:
                 continue
             if not self._may_notify(ref, notif_type, path):
                 out.append(Observe("notify_dropped", f"Notify:{notification_kind(notification)}",
                                    labels=(("reason", "permission"),)))
                 continue
             out += self._send(sub, ref, notification, now)
+        for sub, ref in configure:
+            out += self._apply_config(sub, ref, now)
+        return out
+
+    def _apply_config(self, sub: Subscription, ref: ControllerRef, now: float) -> list[Action]:
+        """TriggerAction Config/NotifyAndConfig: apply TriggerConfigSettings (TP-469 1.93/1.94).
+
+        Each ``Path=Value`` entry is a Set of one required parameter with the recipient Controller's
+        permissions; a failing entry is skipped (Observe ``trigger_config_failed``). The changes are logged
+        like any Set, so they notify other subscriptions in the next round. A subscription applies its
+        settings at most once per instant, which bounds trigger cascades (A sets B sets A ...).
+        """
+        if self._configured.get(sub.instance) == now:
+            return []
+        self._configured[sub.instance] = now
+        dm = self.ctx.datamodel
+        hook = self.ctx.permissions(ref.endpoint_id).hook
+        out: list[Action] = []
+        for param_path, value in sub.trigger_config:
+            obj_path, _, name = param_path.rpartition(".")
+            try:
+                dm.set(obj_path + ".", [(name, value, True)], now=now, access=hook)
+            except UspError as exc:
+                out.append(Observe("trigger_config_failed", "TriggerConfigSettings", error=int(exc.code)))
         return out
 
     def _event(self, obj_path: str, name: str, params: dict[str, str], now: float) -> list[Action]:
-        return self._dispatch("Event", f"{obj_path}{name}!", Event(obj_path, name, params), now)
+        # On the wire event_name keeps its "!" (TR-369 Notify.Event, obuspa: "Boot!", "Push!").
+        return self._dispatch("Event", f"{obj_path}{name}!", Event(obj_path, f"{name}!", params), now)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def on_start(self, now: float) -> list[Action]:
@@ -228,6 +266,7 @@ class AgentBehaviour:
             if change.kind is ChangeKind.DELETE and path.startswith(_SUB_PREFIX):
                 number = int(path[len(_SUB_PREFIX):].split(".")[0])
                 out += self.notifier.forget_subscription(number)
+                self._configured.pop(number, None)
                 if self._ttl.pop(number, None) is not None:
                     out.append(CancelTimer(Timer(TTL_TIMER, (number,))))
         for change in changes:
@@ -255,14 +294,29 @@ class AgentBehaviour:
     def _notify_change(self, change: Change, now: float) -> list[Action]:
         kind = _NOTIF[change.kind]
         if change.kind is ChangeKind.VALUE:
-            value = change.value if isinstance(change.value, str) else read(self.ctx, change.path)
-            if change.path in self._vc:
-                self._vc[change.path] = value
-            return self._dispatch(kind, change.path, ValueChange(change.path, value), now)
+            path = change.path
+            value = change.value if isinstance(change.value, str) else read(self.ctx, path)
+            if path in self._vc:
+                self._vc[path] = value
+            disabled = self._disabled_controller(path, value)
+            if disabled is None:
+                return self._dispatch(kind, path, ValueChange(path, value), now)
+            # 5.3: the Controller being disabled still gets this ValueChange, as its last message
+            out = self._dispatch(kind, path, ValueChange(path, value), now, disabling=disabled.path)
+            return out + self.notifier.forget_controller(disabled.endpoint_id)
         if change.kind is ChangeKind.CREATE:
             keys = dict(change.value) if isinstance(change.value, dict) else {}
             return self._dispatch(kind, change.path, ObjectCreation(change.path, keys), now)
         return self._dispatch(kind, change.path, ObjectDeletion(change.path), now)
+
+    def _disabled_controller(self, path: str, value: str) -> ControllerRef | None:
+        """The Controller row whose ``Enable`` this change turned false, else None."""
+        if value not in ("false", "0") or not path.startswith(_CTRL_PREFIX) or not path.endswith(".Enable"):
+            return None
+        number = path[len(_CTRL_PREFIX):-len(".Enable")]
+        if not number.isdigit():
+            return None  # Controller.{i}.MTP.{j}.Enable and deeper rows
+        return next((r for r in self.ctx.controllers() if r.instance == int(number)), None)
 
     def _drop_subscriptions_of(self, controller_path: str, cleared: set[int]) -> None:
         """Delete the rows whose Recipient is (or was, before the strong reference was cleared) the row."""
@@ -343,6 +397,7 @@ class AgentBehaviour:
         self._bulk.clear()
         self._ttl.clear()
         self._vc.clear()
+        self._configured.clear()
         self._polling = False
         store = ctx.store
         tracking = store.track_changes

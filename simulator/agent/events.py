@@ -73,7 +73,7 @@ def parameter_map(ctx: AgentContext, controller: ControllerRef, now: float) -> s
 
 def boot_event(ctx: AgentContext, controller: ControllerRef, boot: BootCause, now: float) -> Event:
     """``Device.Boot!`` for one recipient Controller (ParameterMap is per recipient)."""
-    return Event("Device.", "Boot", {
+    return Event("Device.", "Boot!", {
         "CommandKey": boot.command_key,
         "Cause": boot.cause,
         "Reason": boot.reason or "Unknown",
@@ -84,7 +84,7 @@ def boot_event(ctx: AgentContext, controller: ControllerRef, boot: BootCause, no
 
 def periodic_event() -> Event:
     """``Device.LocalAgent.Periodic!`` (no arguments)."""
-    return Event("Device.LocalAgent.", "Periodic", {})
+    return Event("Device.LocalAgent.", "Periodic!", {})
 
 
 def next_periodic(ctx: AgentContext, controller: ControllerRef, now: float) -> float | None:

@@ -247,3 +247,16 @@ class Notifier:
             out.append(CancelTimer(Timer(RETRY_TIMER, (mid,))))
         self._held = [h for h in self._held if h.subscription != instance]
         return out
+
+    def forget_controller(self, to_id: str) -> list[Action]:
+        """Stop sending to ``to_id`` (its Controller row was disabled, usp-protocol.md 5.3).
+
+        Retries of Notifies already sent to it stop (the last one sent stays its last message) and
+        Notifies held for it are dropped; whether it is ready is left to the MTP layer.
+        """
+        out: list[Action] = []
+        for mid in [m for m, p in self._pending.items() if p.to_id == to_id]:
+            del self._pending[mid]
+            out.append(CancelTimer(Timer(RETRY_TIMER, (mid,))))
+        self._held = [h for h in self._held if h.to_id != to_id]
+        return out

@@ -7,6 +7,8 @@
 # for ObjectDeletion, whose instance no longer exists: there a search acts as ``*``. Object paths act as
 # filters covering everything below them for ValueChange, Event and OperationComplete; for
 # ObjectCreation/ObjectDeletion an entry names the table or the instance itself.
+# TriggerAction (TR-181 2.16+): ``Config`` applies TriggerConfigSettings instead of notifying,
+# ``NotifyAndConfig`` does both (TP-469 1.93/1.94); parse_config_settings reads the ``Path=Value`` list.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "Subscription",
     "covers",
     "load_subscriptions",
+    "parse_config_settings",
     "validate_reference_list",
 ]
 
@@ -64,6 +67,8 @@ class Subscription:
         created: ``CreationDate`` as epoch seconds, or None when unknown.
         notif_retry: ``NotifRetry``.
         notif_expiration: ``NotifExpiration`` seconds (0 = never).
+        trigger_action: ``TriggerAction`` (``Notify`` when the profile lacks it or the value is empty).
+        trigger_config: ``TriggerConfigSettings``, parsed into (parameter path, value) pairs.
     """
 
     instance: int
@@ -77,11 +82,23 @@ class Subscription:
     created: float | None = None
     notif_retry: bool = False
     notif_expiration: int = 0
+    trigger_action: str = "Notify"
+    trigger_config: tuple[tuple[str, str], ...] = ()
 
     @property
     def path(self) -> str:
         """The row's instance path with trailing dot."""
         return f"Device.LocalAgent.Subscription.{self.instance}."
+
+    @property
+    def notifies(self) -> bool:
+        """Whether a trigger sends a Notify (TriggerAction Notify or NotifyAndConfig)."""
+        return self.trigger_action != "Config"
+
+    @property
+    def configures(self) -> bool:
+        """Whether a trigger applies TriggerConfigSettings (TriggerAction Config or NotifyAndConfig)."""
+        return self.trigger_action in ("Config", "NotifyAndConfig")
 
 
 def _int(text: str) -> int:
@@ -100,6 +117,60 @@ def _parse_refs(value: str) -> tuple[PathExpr, ...]:
                 out.append(parse_path(item))
             except UspError:
                 continue
+    return tuple(out)
+
+
+def _split_list(text: str) -> list[str]:
+    """Split a comma-separated list, keeping commas inside double-quoted values."""
+    items: list[str] = []
+    buf: list[str] = []
+    quoted = escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            items.append("".join(buf))
+            buf = []
+            continue
+        buf.append(ch)
+    items.append("".join(buf))
+    return [i.strip() for i in items if i.strip()]
+
+
+def parse_config_settings(text: str) -> tuple[tuple[str, str], ...]:
+    """Parse TriggerConfigSettings: comma-separated ``Path=Value`` entries (usp-protocol.md 5.1).
+
+    String values are double-quoted (``\\"`` and ``\\\\`` escape inside them), numbers and booleans
+    bare. Entries without ``=`` or with an empty path are skipped.
+
+    Args:
+        text: the parameter value, e.g. ``Device.LocalAgent.Subscription.2.Enable=false,
+            Device.DeviceInfo.ProvisioningCode="a,b"``.
+
+    Returns:
+        (parameter path, value) pairs in order.
+    """
+    out: list[tuple[str, str]] = []
+    for item in _split_list(text):
+        depth, cut = 0, -1
+        for i, ch in enumerate(item):  # the first "=" outside a search expression [..==..]
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif ch == "=" and depth == 0:
+                cut = i
+                break
+        path, value = item[:cut].strip(), item[cut + 1:].strip()
+        if cut < 0 or not path:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out.append((path, value))
     return tuple(out)
 
 
@@ -130,6 +201,8 @@ def load_subscriptions(ctx: AgentContext) -> list[Subscription]:
             created=created,
             notif_retry=read(ctx, base + "NotifRetry") == "true",
             notif_expiration=_int(read(ctx, base + "NotifExpiration", "0")),
+            trigger_action=read(ctx, base + "TriggerAction", "Notify") or "Notify",
+            trigger_config=parse_config_settings(read(ctx, base + "TriggerConfigSettings")),
         ))
     return out
 

@@ -233,6 +233,63 @@ class ObjectNode(_Frozen):
 Node = ObjectNode | ParamNode | CommandNode | EventNode
 
 
+class ReadPlan:
+    """How to read every parameter of one object node in one Get pass (built once per Schema).
+
+    The value of a parameter is, in order: the agent's override, the profile's boot value for the
+    instance (``Schema.initial_values``), then the parameter default; ``*NumberOfEntries`` counters
+    report the live instance count, secured and write-only parameters read as ``""``.
+
+    Attributes:
+        base: name -> value in declaration order: the canonical default string of each static
+            parameter, ``""`` for secured/write-only ones, a placeholder for the computed ones.
+        dynamic: (name, generator) of parameters whose default is a Generator.
+        counts: (name, table id) of ``*NumberOfEntries`` counters.
+        overridable: (name, param id) of parameters an agent override can change (readable, not
+            secured, not counters).
+        by_inst: instances with profile boot values -> their own (base, dynamic).
+    """
+
+    __slots__ = ("base", "by_inst", "counts", "dynamic", "overridable")
+
+    def __init__(
+        self, node: ObjectNode, initial: dict[Instances, list[tuple[ParamNode, str | Generator]]]
+    ) -> None:
+        base: dict[str, str] = {}
+        dynamic: list[tuple[str, Generator]] = []
+        counts: list[tuple[str, int]] = []
+        overridable: list[tuple[str, int]] = []
+        for param in node.param_list:
+            name = param.name
+            default = param.default
+            base[name] = default if default.__class__ is str else ""  # type: ignore[assignment]
+            if param.secured or not param.readable:
+                base[name] = ""
+            elif param.counts is not None:
+                counts.append((name, param.counts.id))
+            else:
+                overridable.append((name, param.id))
+                if default.__class__ is not str:
+                    dynamic.append((name, default))  # type: ignore[arg-type]
+        self.base = base
+        self.dynamic = tuple(dynamic)
+        self.counts = tuple(counts)
+        self.overridable = tuple(overridable)
+        self.by_inst: dict[Instances, tuple[dict[str, str], tuple[tuple[str, Generator], ...]]] = {}
+        for inst, values in initial.items():
+            own = dict(base)
+            gens = dict(dynamic)
+            for param, value in values:
+                if param.secured or not param.readable or param.counts is not None:
+                    continue
+                if value.__class__ is str:
+                    own[param.name] = value  # type: ignore[assignment]
+                    gens.pop(param.name, None)
+                else:
+                    gens[param.name] = value  # type: ignore[assignment]
+            self.by_inst[inst] = (own, tuple(gens.items()))
+
+
 class Schema(_Frozen):
     """The immutable supported model of one profile plus its boot-time instance set.
 
@@ -245,9 +302,21 @@ class Schema(_Frozen):
         initial_tables: (table node id, parent instances) -> instance numbers existing at boot.
         initial_values: (param node id, instances) -> value (string or Generator) set by the profile.
         source: the file the schema was loaded from.
+        plans: per node id, the object's ReadPlan for Get (None for non-objects).
     """
 
-    __slots__ = ("by_path", "initial_tables", "initial_values", "name", "nodes", "root", "source", "uri")
+    __slots__ = (
+        "by_path",
+        "initial_tables",
+        "initial_values",
+        "name",
+        "nodes",
+        "plans",
+        "resolved",
+        "root",
+        "source",
+        "uri",
+    )
 
     def __init__(  # noqa: PLR0917
         self,
@@ -267,6 +336,18 @@ class Schema(_Frozen):
         self.initial_tables = initial_tables
         self.initial_values = initial_values
         self.source = source
+        initial: dict[int, dict[Instances, list[tuple[ParamNode, str | Generator]]]] = {}
+        for (pid, inst), value in initial_values.items():
+            param = self.nodes[pid]
+            if isinstance(param, ParamNode) and param.obj is not None:
+                initial.setdefault(param.obj.id, {}).setdefault(inst, []).append((param, value))
+        self.plans: tuple[ReadPlan | None, ...] = tuple(
+            ReadPlan(node, initial.get(node.id, {})) if isinstance(node, ObjectNode) else None
+            for node in self.nodes
+        )
+        """Per object node id: its Get ReadPlan (None for other nodes)."""
+        self.resolved: dict[tuple[str, Any], tuple[Any, ObjectNode, bool, str | None]] = {}
+        """Resolver cache of name-only paths (no instance selector): their result depends on the schema only."""
 
     def lookup(self, supported_path: str) -> Node | None:
         """The node at a supported path (``Device.LocalAgent.Controller.{i}.Enable``), or None."""

@@ -74,6 +74,7 @@ class Fleet:
         transport_factory: TransportFactory | None = None,
         strict_agents: bool = False,
         command_options: CommandOptions | None = None,
+        max_connecting: int = 512,
     ) -> None:
         """Validate and prepare (profiles are loaded here, before any connection opens).
 
@@ -86,6 +87,7 @@ class Fleet:
             transport_factory: replaces the MQTT/WebSocket transports (tests use memory transports).
             strict_agents: re-raise unexpected agent exceptions (tests).
             command_options: command durations (e.g. a short Reboot() boot delay for demos).
+            max_connecting: connects in flight at once during ramp-up (the spawn rate still applies).
 
         Raises:
             SchemaError: a profile is invalid.
@@ -97,6 +99,7 @@ class Fleet:
         self.transport_factory = transport_factory or make_transport
         self.strict_agents = strict_agents
         self.command_options = command_options
+        self.max_connecting = max_connecting
         first, count = shard if shard is not None else (0, scenario.total_agents)
         self.shard = (first, count)
         self.errors: list[tuple[str, BaseException]] = []
@@ -181,6 +184,14 @@ class Fleet:
         loop = asyncio.get_running_loop()
         offset = time.time() - loop.time()
         boot_time = time.time()
+        inflight = 0
+        slot = asyncio.Event()
+
+        def connect_done(_task: asyncio.Task[None]) -> None:
+            nonlocal inflight
+            inflight -= 1
+            slot.set()
+
         for group, schema, indexes in self._plan:
             link = Link(self.scenario, group, self.host, self.port, offset)
             self._links[group.name] = link
@@ -190,14 +201,25 @@ class Fleet:
                 if due > loop.time():
                     if progress is not None:
                         progress(self.status())
-                    await asyncio.sleep(min(due - loop.time(), 0.1))
                     while due > loop.time():
                         await asyncio.sleep(min(due - loop.time(), 0.1))
+                while inflight >= self.max_connecting:
+                    # A storm larger than the broker's listen backlog loses SYNs and waits for TCP
+                    # retransmission (1 s, 3 s...): bound the connects in flight instead.
+                    slot.clear()
+                    await slot.wait()
                 driver = self._make_driver(link, schema, index, boot_time)
-                driver.start()
+                inflight += 1
+                driver.start().add_done_callback(connect_done)
                 self._started += 1
                 if done % 256 == 255:
+                    if progress is not None:
+                        progress(self.status())
                     await asyncio.sleep(0)
+                if done % 1024 == 1023:
+                    # Full collections over a heap that grows by thousands of long-lived agents make a
+                    # connect storm quadratic; frozen objects are skipped by the collector.
+                    gc.freeze()
         if progress is not None:
             progress(self.status())
         gc.collect()

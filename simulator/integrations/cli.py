@@ -32,19 +32,10 @@ EXIT_CONFIG = 2
 
 
 def _uvloop_usable() -> bool:
-    """uvloop is installed and our MQTT transport accepts its transports.
-
-    Workaround, remove once fixed in transports/mqtt.py: ``MqttTransport.connection_made`` asserts
-    ``isinstance(transport, asyncio.Transport)``, which uvloop's TCPTransport is not.
-    """
+    """uvloop is installed (architecture.md B4: use it when present)."""
     import importlib.util
-    import inspect
 
-    if importlib.util.find_spec("uvloop") is None:
-        return False
-    from simulator.transports.mqtt import MqttTransport
-
-    return "isinstance(transport, asyncio.Transport)" not in inspect.getsource(MqttTransport.connection_made)
+    return importlib.util.find_spec("uvloop") is not None
 
 
 def run_loop(coro: Coroutine[Any, Any, T]) -> T:

@@ -288,7 +288,7 @@ class _Sample:
                 "Boot! notification after Reboot()",
                 lambda n: (
                     isinstance(n.notify.notification, Event)
-                    and n.notify.notification.event_name.rstrip("!") == "Boot"
+                    and n.notify.notification.event_name == "Boot!"
                     and n.notify.notification.params.get("CommandKey") == key
                     and n.received_at >= started
                 ),

@@ -74,7 +74,7 @@ def test_push_event_via_uspeventnotif_with_names() -> None:
     assert (timer.at - 1_704_067_200) % 300 == 0 and timer.at > pair.now
     _, notifies = split(pair, pair.agent.fire(timer.timer, timer.at))
     event = body(notifies[0][1]).notification
-    assert isinstance(event, Event) and event.event_name == "Push"
+    assert isinstance(event, Event) and event.event_name == "Push!"
     report = json.loads(event.params["Data"])["Report"][0]
     assert isinstance(report["UpTime"], int)
     assert any(k.startswith("RadioStats.") for k in report)

@@ -112,7 +112,7 @@ def test_firmware_download_autoactivate_flow() -> None:
     assert pair.value("Device.DeviceInfo.FirmwareImage.2.Status") == "Validating"
     out = pair.agent.fire(third.timer, third.at)
     tc = events(pair, out)
-    assert tc and tc[0].event_name == "TransferComplete" and tc[0].params["FaultCode"] == "0"
+    assert tc and tc[0].event_name == "TransferComplete!" and tc[0].params["FaultCode"] == "0"
     assert any(isinstance(a, Disconnect) for a in out)
     assert pair.value("Device.DeviceInfo.ActiveFirmwareImage") == "Device.DeviceInfo.FirmwareImage.2"
     assert pair.value("Device.DeviceInfo.SoftwareVersion") == "5.3.0"

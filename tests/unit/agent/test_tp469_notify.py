@@ -344,7 +344,7 @@ def test_tp469_boot_event_once_per_start_with_parameter_map() -> None:
     _, notifies = split(pair, connect(pair))
     assert len(notifies) == 1
     event = body(notifies[0][1]).notification
-    assert isinstance(event, Event) and (event.obj_path, event.event_name) == ("Device.", "Boot")
+    assert isinstance(event, Event) and (event.obj_path, event.event_name) == ("Device.", "Boot!")
     assert event.params["Cause"] == "LocalReboot" and event.params["CommandKey"] == ""
     assert event.params["FirmwareUpdated"] == "false"
     pmap = json.loads(event.params["ParameterMap"])
@@ -378,7 +378,7 @@ def test_tp469_1_59_periodic_event() -> None:
     assert at % 60 == 0 and pair.now < at <= pair.now + 60
     out = pair.agent.fire(timers[-1].timer, at)
     _, notifies = split(pair, out)
-    assert [body(m).notification for _, m in notifies] == [Event("Device.LocalAgent.", "Periodic", {})]
+    assert [body(m).notification for _, m in notifies] == [Event("Device.LocalAgent.", "Periodic!", {})]
     assert schedules(out, "periodic")[0].at == at + 60
 
 
