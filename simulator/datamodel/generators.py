@@ -9,6 +9,7 @@ import ipaddress
 import math
 import string
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from simulator.datamodel.personas import Persona, mix
@@ -18,6 +19,7 @@ from simulator.usp.errors import UspError
 _POOL_SIZE = 1024
 _POOLS: dict[tuple[str, str], tuple[str, ...]] = {}
 _TEMPLATE_FIELDS = frozenset({"index", "endpoint_id", "instance", "instances", "seed"})
+_INDEX_ONLY = frozenset({"index"})
 _UNIT = 1.0 / (1 << 64)
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -60,6 +62,10 @@ def faker_pool(provider: str, locale: str = "en_US") -> tuple[str, ...]:
         pool = tuple(str(method()) for _ in range(_POOL_SIZE))
         _POOLS[key] = pool
     return pool
+
+
+_datetime_text = lru_cache(maxsize=4096)(format_datetime)
+"""``format_datetime`` of whole seconds, memoised: boot times repeat on every read, ``now`` per second."""
 
 
 class Generator:
@@ -117,22 +123,30 @@ class Generator:
 class Template(Generator):
     """``str.format`` over persona fields."""
 
-    __slots__ = ("fmt",)
+    __slots__ = ("fields", "fmt")
 
     def __init__(self, salt: int, fmt: str) -> None:
         super().__init__("template", salt)
+        fields = set()
         for _, field, _, _ in string.Formatter().parse(fmt):
             if field is not None and field not in _TEMPLATE_FIELDS:
                 msg = f"template field {{{field}}} not allowed; use {', '.join(sorted(_TEMPLATE_FIELDS))}"
                 raise ValueError(msg)
+            if field is not None:
+                fields.add(field)
         self.fmt = fmt
+        self.fields = frozenset(fields)
+        """The fields ``fmt`` uses: only those are computed on read."""
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
+        fields = self.fields
+        if fields == _INDEX_ONLY:  # the common case: SIM{index:08d}
+            return self.fmt.format(index=persona.index)
         return self.fmt.format(
             index=persona.index,
-            endpoint_id=persona.endpoint_id,
+            endpoint_id=persona.endpoint_id if "endpoint_id" in fields else "",
             instance=inst[-1] if inst else 0,
-            instances=".".join(map(str, inst)),
+            instances=".".join(map(str, inst)) if "instances" in fields else "",
             seed=persona.seed,
         )
 
@@ -207,11 +221,10 @@ class Clock(Generator):
         self.offset = offset
 
     def value(self, persona: Persona, inst: tuple[int, ...], now: float) -> str:
-        if self.kind == "uptime":
+        kind = self.kind
+        if kind == "uptime":
             return str(max(0, int(now - persona.boot_time + self.offset)))
-        if self.kind == "boot_time":
-            return format_datetime(persona.boot_time)
-        return format_datetime(now)
+        return _datetime_text(int(persona.boot_time if kind == "boot_time" else now))
 
 
 class Counter(Generator):

@@ -24,6 +24,7 @@ from simulator.usp.paths import (
     parse_supported_path,
 )
 
+_GET: str = ResolveOp.GET.value
 GetResult = tuple[str, dict[str, str]]
 """(resolved object path with trailing dot, {relative parameter name: value})."""
 
@@ -78,9 +79,14 @@ class ModelReader:
         Raises:
             UspError: 7008 bad syntax, 7026 unknown path or missing explicit instance.
         """
-        res = self.resolver.resolve(as_path(path), ResolveOp.GET, now)
         out: list[GetResult] = []
         depth = max_depth if max_depth > 0 else 1 << 30
+        if access is None and path.__class__ is str:
+            hit = self.schema.resolved.get((path, _GET))
+            if hit is not None and hit[0] is PathKind.OBJECT and not hit[2]:  # a name-only object path
+                self._emit(hit[1], (), depth, now, None, out)
+                return out
+        res = self.resolver.resolve(as_path(path), ResolveOp.GET, now)
         store = self.store
         if res.kind is PathKind.PARAMETER:
             leaf = res.leaf or ""
@@ -111,20 +117,19 @@ class ModelReader:
         access: AccessHook | None,
         out: list[GetResult],
     ) -> None:
-        if access is not None and node.is_table and not access(node, inst, Perm.INST_READ):
+        if access is None:
+            if node.param_list:
+                obj_path = node.instance_path(inst) if inst else node.parts[0]
+                out.append((obj_path, self._values(node, inst, now)))
+        elif node.is_table and not access(node, inst, Perm.INST_READ):
             return
-        if node.param_list:
+        elif node.param_list:
             read = self.store.read
-            if access is None:
-                values = {
-                    p.name: "" if p.secured or not p.readable else read(p, inst, now) for p in node.param_list
-                }
-            else:
-                values = {
-                    p.name: "" if p.secured or not p.readable else read(p, inst, now)
-                    for p in node.param_list
-                    if access(p, inst, Perm.PARAM_READ)
-                }
+            values = {
+                p.name: "" if p.secured or not p.readable else read(p, inst, now)
+                for p in node.param_list
+                if access(p, inst, Perm.PARAM_READ)
+            }
             if values:
                 out.append((node.instance_path(inst), values))
         if depth <= 1:
@@ -135,6 +140,35 @@ class ModelReader:
                     self._emit(child, (*inst, number), depth - 1, now, access, out)
             else:
                 self._emit(child, inst, depth - 1, now, access, out)
+
+    def _values(self, node: ObjectNode, inst: Instances, now: float) -> dict[str, str]:
+        """Every parameter of one object instance as ``store.read`` gives them, via the node's ReadPlan."""
+        store = self.store
+        plan = store.schema.plans[node.id]
+        assert plan is not None
+        own = plan.by_inst.get(inst) if plan.by_inst else None
+        if own is None:
+            values = plan.base.copy()
+            dynamic = plan.dynamic
+        else:
+            values = own[0].copy()
+            dynamic = own[1]
+        persona = store.persona
+        for name, gen in dynamic:
+            values[name] = gen.value(persona, inst, now)
+        if plan.counts:
+            tables = store._tables
+            for name, table_id in plan.counts:
+                values[name] = str(len(tables.get((table_id, inst), ())))
+        touched = store._touched  # inlined store.overrides(node)
+        if touched is not None and node.id in touched:
+            overrides = store._values
+            assert overrides is not None
+            for name, pid in plan.overridable:
+                value = overrides.get((pid, inst))
+                if value is not None:
+                    values[name] = value if value.__class__ is str else value.value(persona, inst, now)  # type: ignore[union-attr]
+        return values
 
     def get_value(self, path: str, now: float) -> str:
         """Read one parameter by its instance-number path (agent-internal convenience, no permissions).

@@ -109,6 +109,17 @@ class Resolver:
         Raises:
             UspError: the code the 3.2 matrix gives for ``op`` (7026, 7016, 7018, 7019, 7017, 7022, 7008).
         """
+        text = expr.text
+        hit = self.schema.resolved.get((text, op._value_))
+        if hit is not None:  # a name-only path already resolved for this op: same answer for every agent
+            return Resolution(hit[0], [(hit[1], ())], hit[2], hit[3], False)
+        res = self._resolve(expr, op, now)
+        entries = res.entries
+        if len(entries) == 1 and not entries[0][1] and all(seg.__class__ is Name for seg in expr.segments):
+            self.schema.resolved[text, op._value_] = (res.kind, entries[0][0], res.pending, res.leaf)
+        return res
+
+    def _resolve(self, expr: PathExpr, op: ResolveOp, now: float) -> Resolution:
         text, kind, segs = expr.text, expr.kind, expr.segments
         self._check_kind(op, kind, text)
         if not segs or segs[0] != Name(self.schema.root.name):

@@ -262,7 +262,7 @@ class ReadPlan:
         for param in node.param_list:
             name = param.name
             default = param.default
-            base[name] = default if default.__class__ is str else ""  # type: ignore[assignment]
+            base[name] = default if default.__class__ is str else ""
             if param.secured or not param.readable:
                 base[name] = ""
             elif param.counts is not None:
@@ -283,7 +283,7 @@ class ReadPlan:
                 if param.secured or not param.readable or param.counts is not None:
                     continue
                 if value.__class__ is str:
-                    own[param.name] = value  # type: ignore[assignment]
+                    own[param.name] = value
                     gens.pop(param.name, None)
                 else:
                     gens[param.name] = value  # type: ignore[assignment]
@@ -346,8 +346,9 @@ class Schema(_Frozen):
             for node in self.nodes
         )
         """Per object node id: its Get ReadPlan (None for other nodes)."""
-        self.resolved: dict[tuple[str, Any], tuple[Any, ObjectNode, bool, str | None]] = {}
-        """Resolver cache of name-only paths (no instance selector): their result depends on the schema only."""
+        self.resolved: dict[tuple[str, str], tuple[Any, ObjectNode, bool, str | None]] = {}
+        """Resolver cache of name-only paths (no instance selector), keyed by (path, ResolveOp value):
+        (kind, node, pending, leaf). Their resolution depends on the schema only."""
 
     def lookup(self, supported_path: str) -> Node | None:
         """The node at a supported path (``Device.LocalAgent.Controller.{i}.Enable``), or None."""

@@ -59,13 +59,25 @@ class InstanceStore:
         persona: the agent identity generators read.
     """
 
-    __slots__ = ("_changes", "_depth", "_journal", "_tables", "_values", "persona", "schema", "track_changes")
+    __slots__ = (
+        "_changes",
+        "_depth",
+        "_journal",
+        "_tables",
+        "_touched",
+        "_values",
+        "persona",
+        "schema",
+        "track_changes",
+    )
 
     def __init__(self, schema: Schema, persona: Persona, *, track_changes: bool = True) -> None:
         self.schema = schema
         self.persona = persona
         self.track_changes = track_changes
         self._values: dict[tuple[int, Instances], str | Generator] | None = None
+        self._touched: set[int] | None = None
+        """Ids of the objects holding some override (a superset: deletes and rollbacks leave ids in)."""
         self._tables: dict[tuple[int, Instances], tuple[int, ...]] = schema.initial_tables
         self._journal: list[tuple[Any, ...]] | None = None
         self._depth = 0
@@ -110,6 +122,11 @@ class InstanceStore:
             return value
         return value.value(self.persona, inst, now)  # type: ignore[union-attr]
 
+    def overrides(self, obj: ObjectNode) -> dict[tuple[int, Instances], str | Generator] | None:
+        """This agent's override dict when it may hold a value for a parameter of ``obj``, else None."""
+        touched = self._touched
+        return self._values if touched is not None and obj.id in touched else None
+
     def is_stored(self, param: ParamNode, inst: Instances) -> bool:
         """True when this agent holds its own value (override) for the parameter."""
         return self._values is not None and (param.id, inst) in self._values
@@ -121,6 +138,9 @@ class InstanceStore:
         """Store ``value`` (already validated and normalised); log a VALUE change when ``path`` is given."""
         if self._values is None:
             self._values = {}
+            self._touched = set()
+        if param.obj is not None:
+            self._touched.add(param.obj.id)  # type: ignore[union-attr]
         key = (param.id, inst)
         if self._journal is not None:
             self._journal.append(("v", key, self._values.get(key, _MISSING)))

@@ -485,14 +485,20 @@ def get_resp_record(
     Returns:
         The serialised Record.
     """
-    pb, m = _envelope(version, to_id, from_id)
+    pb = _Envelope()
+    pb.version = version
+    pb.to_id = to_id
+    pb.from_id = from_id
+    m = pb.no_session_context.payload.add()
     header = m.header
     header.msg_id = msg_id
-    header.msg_type = MsgType.GET_RESP
+    header.msg_type = _GET_RESP
     target = m.body.response.get_resp
     add = target.req_path_results.add
+    empty = True
     for r in req_path_results:
-        if type(r) is tuple:
+        empty = False
+        if r.__class__ is tuple:
             requested, resolved = r
             q = add(requested_path=requested)
         else:
@@ -506,10 +512,14 @@ def get_resp_record(
         radd = q.resolved_path_results.add
         for path, params in resolved:
             mp = radd(resolved_path=path).result_params
-            for k, v in params.items():  # item stores beat upb's map.update()
+            for k, v in params.items():  # item stores beat upb's map.update() and constructor kwargs
                 mp[k] = v
-    target.SetInParent()
-    return _serialize(pb)
+    if empty:
+        target.SetInParent()  # an add() above already marks get_resp present
+    return pb.SerializeToString()  # type: ignore[no-any-return]
+
+
+_GET_RESP = int(MsgType.GET_RESP)
 
 
 def error_message(
