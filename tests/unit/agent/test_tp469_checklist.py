@@ -30,7 +30,6 @@ _DISCOVERY = "DHCP / mDNS discovery not simulated (features 21, 22): the fleet i
 
 CASES: dict[str, str] = {
     **{f"1.{n}": TEST for n in range(1, 108) if n not in (63, 69, 85)},
-    "1.101": XFAIL, "1.102": XFAIL, "1.103": XFAIL,  # OnBoardingComplete/RestartTime: implemented, untested
     "1.40": TEST, "1.74": TEST, "1.106": TEST,
     "2.1": TEST, "2.2": TEST,
     "2.3": "deprecated in TP-469", "2.4": "deprecated in TP-469", "2.5": "deprecated in TP-469",
