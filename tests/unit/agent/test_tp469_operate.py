@@ -32,7 +32,7 @@ def test_tp469_1_62_reboot_without_send_resp() -> None:
 
 
 def test_tp469_1_64_1_79_async_command_request_table_and_operation_complete() -> None:
-    """TP 1.64/1.79: ScheduleTimer() -> req_obj_path (no trailing dot), Request row, OperationComplete."""
+    """TP 1.64/1.79/9.11: ScheduleTimer() -> req_obj_path (no trailing dot), Request row, OperComplete."""
     pair = make()
     connect(pair)
     subscribe(pair, "oc", "OperationComplete", "Device.ScheduleTimer()")
