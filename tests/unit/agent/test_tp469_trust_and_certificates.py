@@ -1,4 +1,4 @@
-"""TP-469 9.2: Device.LocalAgent.AddCertificate() adds a Certificate row (home-gateway profile)."""
+"""TP-469 9.2 (AddCertificate) and 2.10 (adding a Role) on the shipped profiles."""
 
 from __future__ import annotations
 
@@ -30,3 +30,19 @@ def test_tp469_9_2_add_certificate_without_certificate_is_7027() -> None:
     assert resp is not None and isinstance(resp.body, OperateResp)
     (result,) = resp.body.operation_results
     assert getattr(result.operation_resp, "err_code", None) == 7027
+
+
+def test_tp469_2_10_add_role_and_assign_it() -> None:
+    """TP-469 2.10: a controller adds a Role with a Permission and assigns it; the new role takes effect."""
+    pair = make("minimal")
+    connect(pair)
+    role = pair.add("Device.LocalAgent.ControllerTrust.Role.", {"Name": "ReadOnly", "Enable": "true"})
+    role_path = role.created_obj_results[0].oper_status.instantiated_path
+    perm = {"Order": "1", "Targets": "Device.", "Param": "r---", "Obj": "r---", "InstantiatedObj": "r---",
+            "CommandEvent": "r---", "Enable": "true"}
+    pair.add(role_path + "Permission.", perm)
+    pair.set("Device.LocalAgent.Controller.1.", {"AssignedRole": role_path.rstrip(".")})
+    assert pair.value("Device.LocalAgent.Controller.1.AssignedRole") == role_path.rstrip(".")
+    denied = pair.set("Device.LocalAgent.Controller.1.", {"ProvisioningCode": "x"})
+    assert denied.err_code == 7006 and [e.err_code for e in denied.param_errs] == [7006]
+    assert pair.value("Device.LocalAgent.Controller.1.ProvisioningCode") == ""
