@@ -89,7 +89,7 @@ async def probe_main(args: argparse.Namespace) -> dict[str, Any]:
         probe.send(eids[next_agent], GET, on_answer)
         next_agent = (next_agent + 1) % len(eids)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if args.mode == "closed":
         for _ in range(args.window):
             send_one()
@@ -107,8 +107,10 @@ async def probe_main(args: argparse.Namespace) -> dict[str, Any]:
         while probe.pending:
             await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - t0
+    probe_cpu = time.process_time() - cpu0
     await probe.close()
     return {
+        "probe_cpu_percent": 100 * probe_cpu / elapsed if elapsed > 0 else 0.0,
         "round_trips": done,
         "timeouts": timeouts,
         "seconds": elapsed,
@@ -211,6 +213,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         closed_agents = min(args.agents, 1000)
         agent_closed = await measured_probe(broker.port, "closed", closed_agents, args.seconds, window=500)
         out["get_round_trips_per_cpu_s"] = round(agent_closed["per_cpu_s"])
+        out["closed_loop"] = {  # the probe (another process) must not be what limits the load
+            "agents": closed_agents,
+            "round_trips_per_wall_s": round(agent_closed["round_trips"] / agent_closed["seconds"]),
+            "simulator_cpu_percent": round(100 * agent_closed["simulator_cpu_s"] / agent_closed["wall_s"], 1),
+            "probe_cpu_percent": round(agent_closed["probe_cpu_percent"], 1),
+        }
         open_agents = min(args.agents, 5000)
         agent_open = await measured_probe(broker.port, "open", open_agents, args.seconds, rate=args.rate)
         out["open_loop"] = {
@@ -219,6 +227,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "p50_ms": round(agent_open["p50_ms"], 3),
             "p99_ms": round(agent_open["p99_ms"], 3),
             "timeouts": agent_open["timeouts"],
+            "probe_cpu_percent": round(agent_open["probe_cpu_percent"], 1),
         }
         await fleet.stop(timeout=10.0)
         fleet.check()

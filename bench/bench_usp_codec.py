@@ -112,6 +112,27 @@ def getresp_builder_fast() -> object:
     return decode_record_msg(data)[1]
 
 
+GETRESP_RECORD = get_resp_record(DEFAULT_RECORD_VERSION, CTRL, AGENT, "g-17", ((PATH, ((PATH, PARAMS),)),))
+GET_RECORD = get_request_record(
+    DEFAULT_RECORD_VERSION, AGENT, CTRL, "g-17", ("Device.DeviceInfo.SoftwareVersion",)
+)
+
+
+def getresp_encode_only() -> object:
+    """Agent side alone: get_resp_record from plain tuples/dicts."""
+    return get_resp_record(DEFAULT_RECORD_VERSION, CTRL, AGENT, "g-17", ((PATH, ((PATH, PARAMS),)),))
+
+
+def getresp_decode_only() -> object:
+    """Controller/probe side alone: decode_record_msg of the 10-parameter GetResp Record."""
+    return decode_record_msg(GETRESP_RECORD)[1]
+
+
+def get_decode_only() -> object:
+    """Agent side alone: decode_record_msg of a canonical Get Record (fastwire, no protobuf)."""
+    return decode_record_msg(GET_RECORD)[1]
+
+
 def getresp_raw_pb() -> object:
     """Floor: the same GetResp Record with the generated protobuf classes only (no dataclasses)."""
     from simulator.usp._pb import usp_msg_1_4_pb2 as mpb
@@ -187,6 +208,9 @@ def main() -> int:
         "fast_get_record_builder_encode_decode_us": per_call_us(get_builder_fast),
         "fast_getresp10_record_encode_decode_us": per_call_us(getresp_fast),
         "fast_getresp10_record_builder_encode_decode_us": per_call_us(getresp_builder_fast),
+        "get_record_decode_only_us": per_call_us(get_decode_only),
+        "getresp10_record_encode_only_us": per_call_us(getresp_encode_only),
+        "getresp10_record_decode_only_us": per_call_us(getresp_decode_only),
         "budget_us": 15,
     }
     print(json.dumps(report))

@@ -31,6 +31,7 @@ from simulator.agent.handlers import (
     handle_set,
 )
 from simulator.usp.errors import ErrorCode, RecordNotParsedError, UspError
+from simulator.usp.fastwire import GetRecord, parse_get_record
 from simulator.usp.messages import (
     MessageDecodeError,
     Msg,
@@ -251,26 +252,21 @@ class Agent:
             The actions: the response Send (echoing msg_id, to the sender, with ``reply_to``), behaviour
             actions, and Observe metrics. A dropped Record yields only Observe actions.
         """
-        self.ctx.now = now
-        cfg = self.ctx.config
-        if len(data) > cfg.max_message_bytes:
+        ctx = self.ctx
+        ctx.now = now
+        if len(data) > ctx.config.max_message_bytes:
             return _drop("oversized")
+        get = parse_get_record(data)  # the common case, without protobuf or Record/Msg objects
+        if get is not None:
+            return self._get(get, reply_to, now)
         try:
             record, msg = decode_record_msg(data)  # one protobuf parse in the common case
         except RecordNotParsedError:
             return _drop("not_parsed")
-        me = self.ctx.endpoint_id
-        if record.to_id != me:
-            return _drop("to_id")  # TP-469 2.2
         sender = record.from_id
-        if not sender or sender == me:
-            return _drop("from_id")  # TP-469 2.1
-        if cfg.require_known_controller:
-            row = self.ctx.controller_for(sender)
-            if row is None:
-                return _drop("unknown_controller")
-            if reply_to is None and cfg.require_reply_path and not self._has_mtp(row.instance):
-                return _drop("no_reply_path")
+        refused = self._refuse(record.to_id, sender, reply_to)
+        if refused is not None:
+            return refused
         kind = record.kind
         if kind is not RecordKind.NO_SESSION_CONTEXT:
             return self._other_record(record.kind, record.payload_security, sender, reply_to)
@@ -287,6 +283,45 @@ class Agent:
         if not msg.msg_id:
             return _drop("no_msg_id")
         return self._on_msg(msg, sender, reply_to, now)
+
+    def _refuse(self, to_id: str, sender: str, reply_to: str | None) -> list[Action] | None:
+        """The drop of a Record not for us, or from a sender we do not answer; None to go on."""
+        ctx = self.ctx
+        me = ctx.endpoint_id
+        if to_id != me:
+            return _drop("to_id")  # TP-469 2.2
+        if not sender or sender == me:
+            return _drop("from_id")  # TP-469 2.1
+        cfg = ctx.config
+        if cfg.require_known_controller:
+            row = ctx.controller_for(sender)
+            if row is None:
+                return _drop("unknown_controller")
+            if reply_to is None and cfg.require_reply_path and not self._has_mtp(row.instance):
+                return _drop("no_reply_path")
+        return None
+
+    def _get(self, get: GetRecord, reply_to: str | None, now: float) -> list[Action]:
+        """A canonical Get request Record (``parse_get_record``): the checks of ``receive``, then the answer.
+
+        Such a Record is a PLAINTEXT no_session_context one whose Msg header says GET, so only the
+        endpoint checks, the msg_id check and the Get itself remain.
+        """
+        _, to_id, sender, msg_id, paths, depth, _, _ = get
+        refused = self._refuse(to_id, sender, reply_to)
+        if refused is not None:
+            return refused
+        if not msg_id:
+            return _drop("no_msg_id")
+        ctx = self.ctx
+        body = Get(paths, depth)
+        try:
+            ctx.requester_id = sender
+            results = handle_get_plain(ctx, body, ctx.permissions(sender))
+            record = get_resp_record(ctx.config.record_version, sender, ctx.endpoint_id, msg_id, results)
+        except Exception:  # a read has no side effect: redo it with the full error handling
+            return self._dispatch(Msg(msg_id, MsgType.GET, body), body, sender, reply_to, now, "Get")
+        return self._after([Send(sender, record, reply_to, "GetResp"), _OK_GET], now)
 
     def _has_mtp(self, instance: int) -> bool:
         table = self.ctx.schema.lookup("Device.LocalAgent.Controller.{i}.MTP.{i}.")

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from simulator.agent import commands as _commands  # noqa: F401  (fills operate.REGISTRY)
 from simulator.agent.actions import Action, CancelTimer, Disconnect, HttpPost, Observe, Schedule, Timer
@@ -72,6 +72,22 @@ _NOTIF = {ChangeKind.VALUE: "ValueChange", ChangeKind.CREATE: "ObjectCreation",
           ChangeKind.DELETE: "ObjectDeletion"}
 
 
+class _LazyRandom:
+    """``random.Random(seed)``, created on the first draw (the same sequence as an eager one)."""
+
+    __slots__ = ("_rng", "_seed")
+
+    def __init__(self, seed: Any) -> None:
+        self._seed = seed
+        self._rng: random.Random | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(self._seed)
+        return getattr(rng, name)
+
+
 class AgentBehaviour:
     """Notifications, commands and Bulk Data of one agent (see the module docstring).
 
@@ -88,7 +104,8 @@ class AgentBehaviour:
                  options: CommandOptions | None = None, poll_period: float = 15.0, max_pending: int = 64,
                  max_held: int = 64) -> None:
         self.ctx = ctx
-        self.rng = rng if rng is not None else random.Random(ctx.store.persona.seed)
+        # A Random is ~2.5 KiB and most agents never draw: seed it from the persona on first use.
+        self.rng = rng if rng is not None else cast(random.Random, _LazyRandom(ctx.store.persona.seed))
         self.options = options or CommandOptions()
         self.poll_period = poll_period
         self.notifier = Notifier(ctx, self.rng, max_pending=max_pending, max_held=max_held)

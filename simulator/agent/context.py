@@ -117,8 +117,8 @@ class AgentContext:
         value = ctx.value("Device.LocalAgent.Controller.1.PeriodicNotifInterval")
     """
 
-    __slots__ = ("_controllers", "_msg_counter", "_perms", "config", "datamodel", "endpoint_id", "now",
-                 "requester_id", "schema", "store")
+    __slots__ = ("_controllers", "_msg_counter", "_paths", "_perms", "config", "datamodel", "endpoint_id",
+                 "now", "requester_id", "schema", "store")
 
     def __init__(self, config: AgentConfig, datamodel: DataModel) -> None:
         self.config = config
@@ -131,7 +131,8 @@ class AgentContext:
         """EndpointID of the Controller whose request is being handled ("" outside requests)."""
         self._msg_counter = 0
         self._controllers: dict[str, ControllerRef] | None = None
-        self._perms: dict[str, Permissions] = {}
+        self._perms: dict[str, Permissions] | None = None  # created on the first request (lazy)
+        self._paths = _shared(self.schema)
 
     @property
     def requester(self) -> ControllerRef | None:
@@ -208,23 +209,16 @@ class AgentContext:
         Returns:
             (ParamNode, instances) when the parameter is supported and its object instance exists.
         """
-        parts = path.split(".")
-        inst: list[int] = []
-        names: list[str] = []
-        for part in parts:
-            if part.isdigit():
-                inst.append(int(part))
-                names.append("{i}")
-            else:
-                names.append(part)
-        node = self.schema.lookup(".".join(names))
-        if not isinstance(node, ParamNode) or node.obj is None:
+        located = self._paths.located
+        found = located.get(path, _UNSEEN)
+        if found is _UNSEEN:
+            found = _parse_param_path(self.schema, path)
+            if len(located) >= _MAX_PATHS:
+                located.clear()
+            located[path] = found
+        if found is None or not self.store.exists(found[0].obj, found[1]):  # type: ignore[arg-type]
             return None
-        instances = tuple(inst)
-        obj = node.obj
-        if obj.depth != len(instances) or not self.store.exists(obj, instances):
-            return None
-        return node, instances
+        return found  # type: ignore[return-value]
 
     def controller_for(self, endpoint_id: str) -> ControllerRef | None:
         """The Device.LocalAgent.Controller.{i}. row whose EndpointID is ``endpoint_id``.
@@ -249,11 +243,11 @@ class AgentContext:
     def invalidate_controllers(self) -> None:
         """Forget the cached EndpointID map and permissions (the Controller table changed)."""
         self._controllers = None
-        self._perms.clear()
+        self._perms = None
 
     def invalidate_permissions(self) -> None:
         """Forget every cached permission checker (ControllerTrust changed)."""
-        self._perms.clear()
+        self._perms = None
 
     def permissions(self, endpoint_id: str) -> Permissions:
         """The ControllerTrust permission checker of a controller (cached; see access.py).
@@ -265,11 +259,25 @@ class AgentContext:
             Its Permissions: ``.hook`` for the data model (None = full access), ``.may(node, inst, perm)``
             and ``.notify_allowed(node, inst, notif_type)`` for the 'n' bit.
         """
-        perms = self._perms.get(endpoint_id)
+        cache = self._perms
+        if cache is None:
+            cache = self._perms = {}
+        perms = cache.get(endpoint_id)
         if perms is None:
-            if len(self._perms) > 64:
-                self._perms.clear()
-            perms = self._perms[endpoint_id] = permissions_for(self, endpoint_id)
+            if len(cache) > 64:
+                cache.clear()
+            shared = self._paths
+            if shared.trust_is_static and self.store.pristine:
+                # An agent still reading its profile unchanged gets the same checker as every other
+                # such agent of this Schema (a Permissions holds no agent reference): build it once.
+                perms = shared.permissions.get(endpoint_id)
+                if perms is None:
+                    if len(shared.permissions) > 64:
+                        shared.permissions.clear()
+                    perms = shared.permissions[endpoint_id] = permissions_for(self, endpoint_id)
+            else:
+                perms = permissions_for(self, endpoint_id)
+            cache[endpoint_id] = perms
         return perms
 
     def _scan_controllers(self) -> dict[str, ControllerRef]:
@@ -283,3 +291,59 @@ class AgentContext:
             if eid and eid not in rows:
                 rows[eid] = ControllerRef(eid, number, f"Device.LocalAgent.Controller.{number}.")
         return rows
+
+
+# -- per-Schema caches ----------------------------------------------------------------------------------
+# Strategy: what only depends on the (immutable, shared) Schema is computed once per Schema and shared by
+# every agent over it: the split of an instance-number parameter path into (node, instances) (the
+# per-agent part, "does that instance exist here", is still checked per call), and the permission
+# checkers of agents whose store is still pristine (no override, no instance change) when the profile's
+# Controller/ControllerTrust values are plain strings (no persona- or time-dependent generator).
+
+_MAX_PATHS = 8192
+"""Bound of one Schema's path cache (paths with growing instance numbers must not grow it forever)."""
+_MAX_SCHEMAS = 64
+_UNSEEN = object()
+_TRUST_PREFIXES = ("Device.LocalAgent.Controller.", "Device.LocalAgent.ControllerTrust.")
+
+
+class _SchemaShared:
+    __slots__ = ("located", "permissions", "trust_is_static")
+
+    def __init__(self, schema: Schema) -> None:
+        self.located: dict[str, tuple[ParamNode, tuple[int, ...]] | None] = {}
+        self.permissions: dict[str, Permissions] = {}
+        nodes = schema.nodes
+        self.trust_is_static = all(
+            value.__class__ is str or not nodes[pid].path.startswith(_TRUST_PREFIXES)
+            for (pid, _inst), value in schema.initial_values.items()
+        )
+
+
+_SHARED: dict[Schema, _SchemaShared] = {}
+"""Schema -> its shared caches (holds the Schema: bounded, and no id() reuse after a Schema is freed)."""
+
+
+def _shared(schema: Schema) -> _SchemaShared:
+    shared = _SHARED.get(schema)
+    if shared is None:
+        if len(_SHARED) >= _MAX_SCHEMAS:
+            _SHARED.clear()
+        shared = _SHARED[schema] = _SchemaShared(schema)
+    return shared
+
+
+def _parse_param_path(schema: Schema, path: str) -> tuple[ParamNode, tuple[int, ...]] | None:
+    """(ParamNode, instances) of an instance-number parameter path, from the Schema alone."""
+    inst: list[int] = []
+    names: list[str] = []
+    for part in path.split("."):
+        if part.isdigit():
+            inst.append(int(part))
+            names.append("{i}")
+        else:
+            names.append(part)
+    node = schema.lookup(".".join(names))
+    if not isinstance(node, ParamNode) or node.obj is None or node.obj.depth != len(inst):
+        return None
+    return node, tuple(inst)

@@ -127,6 +127,11 @@ class InstanceStore:
         touched = self._touched
         return self._values if touched is not None and obj.id in touched else None
 
+    @property
+    def pristine(self) -> bool:
+        """True while this agent holds no override and no instance change (it reads like its profile)."""
+        return self._values is None and self._tables is self.schema.initial_tables
+
     def is_stored(self, param: ParamNode, inst: Instances) -> bool:
         """True when this agent holds its own value (override) for the parameter."""
         return self._values is not None and (param.id, inst) in self._values
@@ -193,6 +198,64 @@ class InstanceStore:
         if self._journal is not None:
             self._journal.append(("t", key, self._tables.get(key, _MISSING)))
         self._tables[key] = numbers
+
+    # -- persistence (pure; the fleet's state backend does the I/O) ---------------------------------------
+    def export_diff(self) -> dict[str, list[list[Any]]] | None:
+        """What this agent holds beyond its profile, keyed by ``{i}`` node paths (JSON-ready), or None.
+
+        ``values``: ``[param path, instances, value]`` per override; value None stands for the parameter's
+        declared default (a Generator pinned by ``create``). ``tables``: ``[table path, parent instances,
+        numbers]`` per instance set that differs from the profile (added and deleted instances, which also
+        fixes the next instance number: highest + 1). Neither the change log nor open transactions count.
+        """
+        values = self._values
+        tables = self._tables
+        initial = self.schema.initial_tables
+        if not values and tables is initial:
+            return None
+        nodes = self.schema.nodes
+        out_v: list[list[Any]] = []
+        for (pid, inst), value in (values or {}).items():
+            param = nodes[pid]
+            if value.__class__ is str:
+                out_v.append([param.path, list(inst), value])
+            elif value is getattr(param, "default", None):
+                out_v.append([param.path, list(inst), None])
+        out_t = [
+            [nodes[tid].path, list(parent), list(numbers)]
+            for (tid, parent), numbers in tables.items()
+            if tables is not initial and initial.get((tid, parent), ()) != numbers
+        ]
+        return {"values": out_v, "tables": out_t} if out_v or out_t else None
+
+    def apply_diff(self, diff: dict[str, list[list[Any]]]) -> int:
+        """Load an ``export_diff`` result into this (fresh) store; no change is logged.
+
+        Returns:
+            How many entries were skipped because the profile no longer has their node.
+        """
+        lookup = self.schema.by_path.get
+        skipped = 0
+        for path, parent, numbers in diff.get("tables", ()):
+            table = lookup(path)
+            if not isinstance(table, ObjectNode) or not table.is_table:
+                skipped += 1
+                continue
+            if self._tables is self.schema.initial_tables:
+                self._tables = dict(self._tables)
+            self._tables[(table.id, tuple(parent))] = tuple(sorted(numbers))
+        for path, inst, value in diff.get("values", ()):
+            param = lookup(path)
+            if not isinstance(param, ParamNode):
+                skipped += 1
+                continue
+            if self._values is None:
+                self._values = {}
+                self._touched = set()
+            if param.obj is not None:
+                self._touched.add(param.obj.id)  # type: ignore[union-attr]
+            self._values[(param.id, tuple(inst))] = param.default if value is None else value
+        return skipped
 
     # -- change log and transactions -------------------------------------------------------------------
     def log(self, change: Change) -> None:

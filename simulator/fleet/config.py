@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from simulator.fleet.behaviours.spec import BehaviourSpec, FaultConfig, parse_behaviours, parse_faults
 from simulator.fleet.yamlsource import COMMAND_LINE, ConfigError, Node, command_line_error, read_yaml
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "parse_broker_url",
 ]
 
-_TOP = frozenset({"name", "duration", "spawn_rate", "seed", "broker", "controller", "groups"})
+_TOP = frozenset(
+    {"name", "duration", "spawn_rate", "seed", "broker", "controller", "groups", "behaviours", "faults"}
+)
 _BROKER = frozenset({"url", "username", "password", "client_id", "keep_alive", "tls", "connect_timeout"})
 _TLS = frozenset({"ca", "cert", "key", "insecure", "server_hostname"})
 _CONTROLLER = frozenset(
@@ -196,7 +199,7 @@ class GroupConfig:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioConfig:
-    """A whole scenario: broker, controller profile and agent groups."""
+    """A whole scenario: broker, controller profile, agent groups, behaviours over time and faults."""
 
     name: str
     source: str
@@ -205,6 +208,10 @@ class ScenarioConfig:
     groups: tuple[GroupConfig, ...]
     duration: float = 0.0
     seed: int = 0
+    behaviours: tuple[BehaviourSpec, ...] = ()
+    """Time-driven behaviours (simulator.fleet.behaviours), in file order."""
+    faults: tuple[FaultConfig, ...] = ()
+    """Deliberate faults (simulator.agent.faults), in file order."""
 
     @property
     def total_agents(self) -> int:
@@ -373,7 +380,10 @@ def load_scenario(path: str | Path) -> ScenarioConfig:
     broker = _broker(r, r.section(doc, "broker", "broker", _BROKER))
     controller = _controller(r, r.section(doc, "controller", "controller", _CONTROLLER))
     groups = _groups(r, doc, Path(file).resolve().parent, controller, spawn_rate)
-    return ScenarioConfig(name, file, broker, controller, groups, duration, seed)
+    total = sum(g.count for g in groups)
+    behaviours = parse_behaviours(r, doc, total)
+    faults = parse_faults(r, doc, total)
+    return ScenarioConfig(name, file, broker, controller, groups, duration, seed, behaviours, faults)
 
 
 def _broker(r: _Reader, node: Node) -> BrokerConfig:

@@ -36,9 +36,15 @@ if TYPE_CHECKING:
     from simulator.agent.agent import Agent
     from simulator.fleet.metrics import EventHook
 
-__all__ = ["TRANSITIONS", "AgentDriver", "DriverState", "RetryDelay"]
+__all__ = ["MAX_RECORD_RATE", "RECORD_BURST", "TRANSITIONS", "AgentDriver", "DriverState", "RetryDelay"]
 
 logger = logging.getLogger(__name__)
+
+MAX_RECORD_RATE = 1000.0
+"""Records per second one agent accepts (sustained); more are dropped unprocessed and counted as
+``dropped_record``/``overload``. A real CPE answers tens per second: this only stops floods."""
+RECORD_BURST = 2000.0
+"""Records one agent accepts at once above the sustained rate (a pipelined burst)."""
 
 RetryDelay = Callable[[int, random.Random], float]
 """``(attempt, rng) -> seconds``: the agent's ConnectRetry* back-off (``MqttSettings.retry_delay``)."""
@@ -91,12 +97,15 @@ class AgentDriver:
         "_rng",
         "_task",
         "_timers",
+        "_tokens",
+        "_tokens_at",
         "agent",
         "connects",
         "controller_id",
         "epoch_offset",
         "error",
         "events",
+        "fault_hook",
         "mqtt_version",
         "mtp",
         "on_error",
@@ -159,6 +168,10 @@ class AgentDriver:
         self._task: asyncio.Task[None] | None = None
         self._connected_at = 0.0
         self._first_request = False
+        self._tokens = RECORD_BURST
+        self._tokens_at = 0.0
+        self.fault_hook: Callable[[AgentDriver, list[Action]], list[Action]] | None = None
+        """Scenario faults: rewrites the actions answering each received record (fleet.behaviours)."""
 
     @property
     def endpoint_id(self) -> str:
@@ -296,12 +309,25 @@ class AgentDriver:
     def _on_packet(self, packet: Packet) -> None:
         start = perf_counter()
         loop_now = asyncio.get_running_loop().time()
+        # Token bucket: a controller flooding this agent past MAX_RECORD_RATE loses the excess here,
+        # undecoded and counted, so one agent cannot take the loop from the others (issue 8).
+        tokens = self._tokens + (loop_now - self._tokens_at) * MAX_RECORD_RATE
+        if tokens > RECORD_BURST:
+            tokens = RECORD_BURST
+        self._tokens_at = loop_now
+        if tokens < 1.0:
+            self._tokens = tokens
+            self.events.fire(name="dropped_record", kind="overload", value=1.0, error=1)
+            return
+        self._tokens = tokens - 1.0
         if self._first_request:
             self._first_request = False
             self.events.fire(name="onboarding", kind=self.mtp, value=loop_now - self._connected_at, error=0)
         actions = self._guard(
             self.agent.receive, packet.payload, loop_now + self.epoch_offset, packet.reply_to
         )
+        if self.fault_hook is not None:
+            actions = self.fault_hook(self, actions)
         self._execute(actions, start)
 
     def _fire_timer(self, timer: Timer) -> None:
@@ -401,6 +427,29 @@ class AgentDriver:
             self.transport.abort()
         if reconnect_after is not None and self.state is DriverState.WAITING:
             self._schedule_reconnect(reconnect_after)
+
+    def apply(self, call: Callable[..., list[Action]], *args: Any) -> None:
+        """Run an agent call for a scenario behaviour and execute the actions it returns."""
+        self._execute(self._guard(call, *args))
+
+    def disconnect_now(self, reason: str, reconnect_after: float | None, *, graceful: bool = True) -> bool:
+        """Scenario churn: drop a CONNECTED agent now; graceful sends DisconnectRecord + MQTT DISCONNECT.
+
+        Returns:
+            False when the driver was not connected.
+        """
+        if self.state is not DriverState.CONNECTED:
+            return False
+        self.events.fire(name="agent_disconnect", kind=reason, value=1.0, error=0)
+        self._set(DriverState.WAITING if reconnect_after is not None else DriverState.DOWN)
+        if graceful:
+            self._send_all(self._guard(self.agent.stop, self.now()))
+            asyncio.get_running_loop().create_task(self._close_then_return(reconnect_after))
+            return True
+        self.transport.abort()
+        if reconnect_after is not None:
+            self._schedule_reconnect(reconnect_after)
+        return True
 
     def reconnect_now(self) -> None:
         """Bring a DOWN driver back (after a Disconnect action without ``reconnect_after``)."""

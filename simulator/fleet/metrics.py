@@ -16,15 +16,21 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-__all__ = ["TIMED", "EventHook", "Histogram", "Metrics", "Stats"]
+__all__ = ["COUNT_ONLY", "TIMED", "EventHook", "Histogram", "Metrics", "Stats"]
 
 logger = logging.getLogger(__name__)
 
 GAMMA = 1.02
 _LOG_GAMMA = math.log(GAMMA)
+_INV_LOG_GAMMA = 1.0 / _LOG_GAMMA
+_log = math.log
 
 TIMED = frozenset({"request", "service_time", "connect", "onboarding", "notify_resp", "response", "boot"})
 """Observation names whose value is a duration in seconds (they feed histograms)."""
+
+COUNT_ONLY = frozenset({("notify_resp", "NotifyResp")})
+"""(name, kind) pairs that are counted but not timed: the agent's generic "a NotifyResp arrived"
+marker carries 0.0; the Notify -> NotifyResp latency comes with kind ``Notify:<type>`` (notifier)."""
 
 
 class EventHook:
@@ -82,13 +88,61 @@ class Histogram:
     def add(self, seconds: float) -> None:
         """Record one duration."""
         us = seconds * 1e6
-        b = int(math.log(us) / _LOG_GAMMA) if us > 1.0 else 0
+        b = int(_log(us) * _INV_LOG_GAMMA) if us > 1.0 else 0
         buckets = self.buckets
         buckets[b] = buckets.get(b, 0) + 1
         self.count += 1
         self.total += seconds
-        self.min = min(self.min, seconds)
-        self.max = max(self.max, seconds)
+        if seconds < self.min:  # noqa: PLR1730 - a compare is cheaper than min() on the hot path
+            self.min = seconds
+        if seconds > self.max:  # noqa: PLR1730
+            self.max = seconds
+
+    @staticmethod
+    def bucket_value(b: int) -> float:
+        """The representative value (seconds) of bucket ``b``: its geometric middle."""
+        return (GAMMA ** (b + 0.5) if b else 1.0) / 1e6
+
+    def copy(self) -> Histogram:
+        """An independent copy."""
+        h = Histogram()
+        h.buckets = dict(self.buckets)
+        h.count, h.total, h.min, h.max = self.count, self.total, self.min, self.max
+        return h
+
+    def delta(self, earlier: Histogram) -> Histogram:
+        """What was added since ``earlier`` (a copy of this histogram taken before).
+
+        min/max of the difference are not known exactly: they are the edges of its outer buckets,
+        clamped to this histogram's min/max.
+        """
+        out = Histogram()
+        prev = earlier.buckets
+        out.buckets = {b: n - prev.get(b, 0) for b, n in self.buckets.items() if n != prev.get(b, 0)}
+        out.count = self.count - earlier.count
+        out.total = self.total - earlier.total
+        if out.buckets:
+            lo, hi = min(out.buckets), max(out.buckets)
+            out.min = max(GAMMA**lo / 1e6 if lo else 0.0, self.min)
+            out.max = min(GAMMA ** (hi + 1) / 1e6, self.max)
+        return out
+
+    def cumulative(self, bounds: tuple[float, ...]) -> list[int]:
+        """Counts of values <= each of ``bounds`` (ascending seconds), for Prometheus ``le`` buckets.
+
+        A log bucket is placed by its representative value, so a count is off by at most the values
+        within 2 % of a bound.
+        """
+        out = [0] * len(bounds)
+        for b, n in self.buckets.items():
+            v = self.bucket_value(b)
+            for i, bound in enumerate(bounds):
+                if v <= bound:
+                    out[i] += n
+                    break
+        for i in range(1, len(out)):
+            out[i] += out[i - 1]
+        return out
 
     def merge(self, other: Histogram) -> None:
         """Add ``other``'s counts to this histogram."""
@@ -109,8 +163,7 @@ class Histogram:
         for b in sorted(self.buckets):
             seen += self.buckets[b]
             if seen >= rank:
-                mid = GAMMA ** (b + 0.5) if b else 1.0
-                return min(max(mid / 1e6, self.min), self.max)
+                return min(max(self.bucket_value(b), self.min), self.max)
         return self.max
 
     @property
@@ -155,6 +208,8 @@ class Stats:
             self.errors[key] = self.errors.get(key, 0) + 1
         if name in TIMED:
             self.counters[key] = self.counters.get(key, 0) + 1
+            if key in COUNT_ONLY:
+                return
             hist = self.histograms.get(key)
             if hist is None:
                 hist = self.histograms[key] = Histogram()
@@ -181,6 +236,12 @@ class Stats:
     def kinds(self, name: str) -> list[str]:
         """The kinds seen for ``name``, sorted."""
         return sorted({k for (n, k) in self.counters if n == name})
+
+    def copy(self) -> Stats:
+        """An independent snapshot (histograms copied)."""
+        return Stats(
+            dict(self.counters), dict(self.errors), {k: h.copy() for k, h in self.histograms.items()}
+        )
 
     def merge(self, other: Stats) -> None:
         """Add another process's stats to these."""

@@ -35,7 +35,7 @@ class Link:
         epoch_offset: ``time.time() - loop.time()``, so agents get epoch seconds from the loop clock.
     """
 
-    __slots__ = ("_params", "epoch_offset", "group", "host", "port", "scenario", "ssl_context")
+    __slots__ = ("_params", "_pristine", "epoch_offset", "group", "host", "port", "scenario", "ssl_context")
 
     def __init__(
         self, scenario: ScenarioConfig, group: GroupConfig, host: str, port: int, epoch_offset: float = 0.0
@@ -50,6 +50,7 @@ class Link:
         )
         self.epoch_offset = epoch_offset
         self._params: dict[str, tuple[ParamNode, tuple[int, ...]] | None] = {}
+        self._pristine: dict[str, str | None | object] = {}
 
     def read(self, agent: Agent, path: str) -> str | None:
         """Read one parameter of ``agent``; the path is located once per group (the schema is shared).
@@ -57,17 +58,32 @@ class Link:
         Every agent of a group shares the Schema and starts from the same instances, so the
         (parameter node, instance numbers) pair found for the first agent holds for all of them;
         this keeps ``mqtt_settings`` at a few dictionary lookups per agent during a connect storm.
+        While an agent's store is pristine (no override, no instance change) a plain profile value
+        is the same for every agent of the group: it is read once; generated values (templates over
+        the EndpointID...) are still computed per agent.
         """
+        store = agent.ctx.store
+        pristine = store.pristine
+        if pristine:
+            shared = self._pristine.get(path, _PER_AGENT)
+            if shared is not _PER_AGENT:
+                return shared  # type: ignore[return-value]
         try:
             ref = self._params[path]
         except KeyError:
             ref = self._params[path] = agent.ctx.locate_param(path)
         if ref is None:
+            if pristine:
+                self._pristine[path] = None
             return None
         param, inst = ref
-        store = agent.ctx.store
         if param.obj is None or not store.exists(param.obj, inst):
+            if pristine:
+                self._pristine[path] = None
             return None
+        if pristine and store.raw(param, inst).__class__ is str:
+            value = self._pristine[path] = store.read(param, inst, agent.ctx.now)
+            return value
         return store.read(param, inst, agent.ctx.now)
 
     @property
@@ -79,6 +95,10 @@ class Link:
     def mtp(self) -> str:
         """ "mqtt" or "websocket"."""
         return self.group.mtp
+
+
+_PER_AGENT = object()
+"""``Link._pristine`` marker: the value is generated per agent (not shared by the group)."""
 
 
 def tls_settings(tls: TlsConfig) -> TlsSettings:
@@ -104,39 +124,48 @@ def mqtt_settings(agent: Agent, link: Link) -> MqttSettings:
         The settings for ``MqttTransport``.
     """
 
-    def value(path: str) -> str | None:
-        return link.read(agent, path)
-
-    client = PATHS.mqtt_client
+    read = link.read
     eid = agent.endpoint_id
     scenario = link.scenario
-    version = value(f"{client}ProtocolVersion")
+    version = read(agent, _PROTOCOL_VERSION)
     protocol = (5 if version == "5.0" else 4) if version else link.group.mqtt_version
-    agent_topic = value(
-        f"{PATHS.agent_mtp}MQTT.ResponseTopicConfigured"
-    ) or scenario.controller.agent_topic_for(eid)
-    controller_topic = value(f"{PATHS.controller_mtp}MQTT.Topic") or scenario.controller.controller_topic
-    username = value(f"{client}Username") or None
-    password = value(f"{client}Password") or None
+    agent_topic = read(agent, _RESPONSE_TOPIC) or scenario.controller.agent_topic_for(eid)
+    controller_topic = read(agent, _CONTROLLER_TOPIC) or scenario.controller.controller_topic
+    username = read(agent, _USERNAME) or None
+    password = read(agent, _PASSWORD) or None
     tls = scenario.broker.tls
     return MqttSettings(
-        host=value(f"{client}BrokerAddress") or link.host,
-        port=_int(value(f"{client}BrokerPort"), link.port),
+        host=read(agent, _BROKER_ADDRESS) or link.host,
+        port=_int(read(agent, _BROKER_PORT), link.port),
         endpoint_id=eid,
         agent_topic=agent_topic,
         controller_topic=controller_topic,
         protocol_version=protocol,
-        client_id=value(f"{client}ClientID") or eid,
+        client_id=read(agent, _CLIENT_ID) or eid,
         username=username,
         password=password,
-        keep_alive=_int(value(f"{client}KeepAliveTime"), scenario.broker.keep_alive),
+        keep_alive=_int(read(agent, _KEEP_ALIVE), scenario.broker.keep_alive),
         tls=tls_settings(tls) if tls is not None else None,
         ssl_context=link.ssl_context,
         connect_timeout=scenario.broker.connect_timeout,
-        connect_retry_time=_int(value(f"{client}ConnectRetryTime"), 5),
-        connect_retry_multiplier=max(1000, _int(value(f"{client}ConnectRetryIntervalMultiplier"), 2000)),
-        connect_retry_max_interval=_int(value(f"{client}ConnectRetryMaxInterval"), 30720),
+        connect_retry_time=_int(read(agent, _RETRY_TIME), 5),
+        connect_retry_multiplier=max(1000, _int(read(agent, _RETRY_MULTIPLIER), 2000)),
+        connect_retry_max_interval=_int(read(agent, _RETRY_MAX), 30720),
     )
+
+
+_PROTOCOL_VERSION = f"{PATHS.mqtt_client}ProtocolVersion"
+_RESPONSE_TOPIC = f"{PATHS.agent_mtp}MQTT.ResponseTopicConfigured"
+_CONTROLLER_TOPIC = f"{PATHS.controller_mtp}MQTT.Topic"
+_USERNAME = f"{PATHS.mqtt_client}Username"
+_PASSWORD = f"{PATHS.mqtt_client}Password"
+_BROKER_ADDRESS = f"{PATHS.mqtt_client}BrokerAddress"
+_BROKER_PORT = f"{PATHS.mqtt_client}BrokerPort"
+_CLIENT_ID = f"{PATHS.mqtt_client}ClientID"
+_KEEP_ALIVE = f"{PATHS.mqtt_client}KeepAliveTime"
+_RETRY_TIME = f"{PATHS.mqtt_client}ConnectRetryTime"
+_RETRY_MULTIPLIER = f"{PATHS.mqtt_client}ConnectRetryIntervalMultiplier"
+_RETRY_MAX = f"{PATHS.mqtt_client}ConnectRetryMaxInterval"
 
 
 def websocket_settings(agent: Agent, link: Link) -> WebSocketSettings:

@@ -23,11 +23,14 @@ from simulator.agent.operate import CommandOptions
 from simulator.datamodel.editing import DataModel
 from simulator.datamodel.personas import Persona
 from simulator.datamodel.schema import Schema
+from simulator.fleet.behaviours import ScenarioEngine
 from simulator.fleet.config import GroupConfig, ScenarioConfig
 from simulator.fleet.driver import AgentDriver, DriverState
+from simulator.fleet.limits import check_fd_limit
 from simulator.fleet.metrics import Metrics
 from simulator.fleet.mtp import Link, make_transport
 from simulator.fleet.profiles import group_schema
+from simulator.fleet.state import FleetState, PersistentDriver
 from simulator.transports.base import Transport
 
 __all__ = ["Fleet", "FleetStatus", "TransportFactory"]
@@ -75,6 +78,7 @@ class Fleet:
         strict_agents: bool = False,
         command_options: CommandOptions | None = None,
         max_connecting: int = 512,
+        state: FleetState | None = None,
     ) -> None:
         """Validate and prepare (profiles are loaded here, before any connection opens).
 
@@ -88,6 +92,7 @@ class Fleet:
             strict_agents: re-raise unexpected agent exceptions (tests).
             command_options: command durations (e.g. a short Reboot() boot delay for demos).
             max_connecting: connects in flight at once during ramp-up (the spawn rate still applies).
+            state: ``--state``: restore agents from it and commit their changes before answering.
 
         Raises:
             SchemaError: a profile is invalid.
@@ -100,6 +105,7 @@ class Fleet:
         self.strict_agents = strict_agents
         self.command_options = command_options
         self.max_connecting = max_connecting
+        self.state = state
         first, count = shard if shard is not None else (0, scenario.total_agents)
         self.shard = (first, count)
         self.errors: list[tuple[str, BaseException]] = []
@@ -115,6 +121,13 @@ class Fleet:
         self._poll_handle: asyncio.TimerHandle | None = None
         self._poll_cursor = 0
         self._ramp: asyncio.Task[None] | None = None
+        self.engine: ScenarioEngine | None = None
+        """Scenario behaviours and faults (None when the scenario has neither)."""
+        if scenario.behaviours or scenario.faults:
+            self.engine = ScenarioEngine(
+                scenario.behaviours, scenario.faults, self.metrics.events, scenario.total_agents,
+                self.shard, scenario.seed,
+            )
 
     @property
     def size(self) -> int:
@@ -152,7 +165,10 @@ class Fleet:
         eid = group.endpoint_id_of(index)
         persona = Persona(index, eid, boot_time=boot_time, fleet_seed=self.scenario.seed)
         config = AgentConfig(endpoint_id=eid, strict=self.strict_agents)
-        return Agent(config, DataModel(schema, persona), self._behaviour)
+        agent = Agent(config, DataModel(schema, persona), self._behaviour)
+        if self.state is not None:  # persistence hook (simulator/fleet/state.py)
+            self.state.restore(agent)
+        return agent
 
     def _behaviour(self, ctx: AgentContext) -> AgentBehaviour:
         return AgentBehaviour(ctx, options=self.command_options)
@@ -160,7 +176,8 @@ class Fleet:
     def _make_driver(self, link: Link, schema: Schema, index: int, boot_time: float) -> AgentDriver:
         agent = self.build_agent(link.group, schema, index, boot_time)
         transport = self.transport_factory(agent, link)
-        driver = AgentDriver(
+        extra = {} if self.state is None else {"fleet_state": self.state}  # persistence hook
+        driver = (AgentDriver if self.state is None else PersistentDriver)(
             agent,
             transport,
             self.metrics.events,
@@ -170,8 +187,11 @@ class Fleet:
             send_connect_record=self.scenario.controller.send_connect_record,
             epoch_offset=link.epoch_offset,
             on_error=self._record,
+            **extra,  # type: ignore[arg-type]
         )
         self.drivers.append(driver)
+        if self.engine is not None:
+            self.engine.attach(driver, index)
         return driver
 
     # -- running ---------------------------------------------------------------------------------------
@@ -180,10 +200,17 @@ class Fleet:
 
         Args:
             progress: called about ten times per second during the ramp-up.
+
+        Raises:
+            ConfigError: RLIMIT_NOFILE is too low for this many sockets (``ulimit -n``).
         """
+        if self.transport_factory is make_transport:  # one socket per agent: fail before the first one
+            check_fd_limit(self.size, source=self.scenario.source)
         loop = asyncio.get_running_loop()
         offset = time.time() - loop.time()
         boot_time = time.time()
+        if self.engine is not None:
+            self.engine.start(loop)
         inflight = 0
         slot = asyncio.Event()
 
@@ -256,10 +283,18 @@ class Fleet:
         if self._poll_handle is not None:
             self._poll_handle.cancel()
             self._poll_handle = None
-        gc.unfreeze()
+        if self.engine is not None:
+            self.engine.stop()
+        if self.state is not None:  # persistence hook: answer what waits for a commit before stopping
+            self.state.commit()
         drivers = self.drivers
+        # The agents stay frozen while they stop: a full collection over 10,000 agents in the middle of
+        # the shutdown costs about a second of the 5 s budget (issue 8); unfreeze once they are closed.
         results = await asyncio.gather(*(d.stop(True, timeout) for d in drivers), return_exceptions=True)
+        gc.unfreeze()
         for driver, result in zip(drivers, results, strict=True):
             if isinstance(result, Exception):
                 logger.error("%s: stop failed", driver.endpoint_id, exc_info=result)
                 self._record(driver, result)
+        if self.state is not None:  # persistence hook
+            self.state.close()

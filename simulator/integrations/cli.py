@@ -106,6 +106,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stats_summary(console, result.fleet_stats, result.probe_stats)
     console.print("[bold]Checklist[/]")
     print_checklist(console, result.checks)
+    if args.report:
+        from simulator.integrations.report import write_reports
+
+        meta = {
+            "scenario": "demo",
+            "agents": args.agents,
+            "broker": result.broker,
+            "profile": result.profile,
+            "connected": result.connected,
+            "checks_passed": f"{sum(c.passed for c in result.checks)}/{len(result.checks)}",
+        }
+        paths = write_reports(args.report, result.fleet_stats, result.probe_stats, meta=meta)
+        console.print(f"report written: {', '.join(paths)}", soft_wrap=True)
     verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
     console.print(
         f"{verdict}: {sum(c.passed for c in result.checks)}/{len(result.checks)} checks passed "
@@ -176,7 +189,7 @@ def cmd_datamodel_import(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    from simulator.integrations.fleetrun import add_run_parser
+    from simulator.integrations.fleetrun import add_report_arguments, add_run_parser
     from simulator.integrations.probecli import add_probe_parser
 
     parser = argparse.ArgumentParser(
@@ -204,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the in-process broker even if mosquitto is installed",
     )
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_report_arguments(demo, prometheus=False)
     demo.set_defaults(func=cmd_demo)
 
     add_probe_parser(sub)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import signal
-import time
+import sys
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from simulator.fleet.yamlsource import command_line_error
 if TYPE_CHECKING:
     from simulator.fleet.probe import Probe
     from simulator.fleet.runner import Fleet, FleetStatus
+    from simulator.integrations.live import RunMonitor
 
 __all__ = ["add_run_parser", "cmd_run"]
 
@@ -49,8 +50,75 @@ def add_run_parser(sub: Any) -> None:
         default=30.0,
         help="seconds after ramp-up for every agent to connect (default 30)",
     )
+    run.add_argument(
+        "--insecure",
+        action="store_true",
+        help="mqtts: skip broker certificate verification (verification is on by default)",
+    )
+    run.add_argument("--ca", default=None, help="mqtts: CA bundle (PEM) that signed the broker certificate")
+    run.add_argument("--cert", default=None, help="mqtts: client certificate (PEM) for mutual TLS")
+    run.add_argument("--key", default=None, help="mqtts: client private key (PEM; default: in --cert)")
+    run.add_argument(
+        "--state",
+        default=None,
+        metavar="DIR",
+        help="keep agents' data-model changes, subscriptions and instance numbers across runs "
+        "(docs/persistence.md)",
+    )
+    run.add_argument(
+        "--state-sync",
+        choices=["full", "normal"],
+        default="full",
+        help="--state durability: full = fsync per commit (power loss), normal = process crashes only",
+    )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_report_arguments(run)
     run.set_defaults(func=cmd_run)
+
+
+def add_report_arguments(parser: Any, *, prometheus: bool = True) -> None:
+    """``--report DIR`` (and ``--metrics-port N`` / ``--metrics-host``) on ``run`` and ``demo``."""
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        default=None,
+        help="write report.txt, report.json, report.csv and report.html (offline plots) into DIR",
+    )
+    if prometheus:
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            metavar="N",
+            help="serve Prometheus metrics on http://HOST:N/metrics during the run (0 = any free port)",
+        )
+        parser.add_argument(
+            "--metrics-host", default="127.0.0.1", help="bind address of --metrics-port (default 127.0.0.1)"
+        )
+
+
+def _monitor(args: argparse.Namespace) -> RunMonitor:
+    from simulator.integrations.live import RunMonitor
+
+    port = getattr(args, "metrics_port", None)
+    if port is not None and not 0 <= port <= 65535:
+        raise command_line_error(option="--metrics-port", reason="must be 0..65535")
+    return RunMonitor(metrics_port=port, metrics_host=getattr(args, "metrics_host", "127.0.0.1"))
+
+
+async def _start_monitor(monitor: RunMonitor, console: Console) -> bool:
+    """Start the Prometheus endpoint; False (after one error line) when the port cannot be bound."""
+    try:
+        await monitor.start()
+    except OSError as exc:
+        console.print(
+            f"[bold red]error:[/] --metrics-port {monitor.metrics_port}: cannot listen on "
+            f"{monitor.metrics_host}: {exc.strerror or exc}"
+        )
+        return False
+    if monitor.server is not None:
+        console.print(f"Prometheus metrics on http://{monitor.metrics_host}:{monitor.server.port}/metrics")
+    return True
 
 
 def prepare(args: argparse.Namespace) -> ScenarioConfig:
@@ -75,7 +143,35 @@ def prepare(args: argparse.Namespace) -> ScenarioConfig:
         scenario = dataclasses.replace(scenario, duration=args.duration)
     if args.processes < 1:
         raise command_line_error(option="--processes", reason="must be >= 1")
-    return scenario
+    if getattr(args, "state", None) and args.processes > 1:
+        raise command_line_error(option="--state", reason="needs --processes 1 (one database per process)")
+    return _with_tls_options(args, scenario)
+
+
+def _with_tls_options(args: argparse.Namespace, scenario: ScenarioConfig) -> ScenarioConfig:
+    """Apply ``--insecure`` / ``--ca`` / ``--cert`` / ``--key`` (mqtts:// brokers only)."""
+    import dataclasses
+    import os
+
+    given = {k: getattr(args, k, None) for k in ("ca", "cert", "key")}
+    insecure = bool(getattr(args, "insecure", False))
+    if not insecure and not any(given.values()):
+        return scenario
+    tls = scenario.broker.tls
+    if tls is None:
+        option = "--insecure" if insecure else "--" + next(k for k, v in given.items() if v)
+        raise command_line_error(option=option, reason="TLS options need an mqtts:// broker (--broker)")
+    for key, value in given.items():
+        if value and not os.path.isfile(value):
+            raise command_line_error(option=f"--{key}", reason=f"file not found: {value}")
+    tls = dataclasses.replace(
+        tls,
+        ca=given["ca"] or tls.ca,
+        cert=given["cert"] or tls.cert,
+        key=given["key"] or tls.key,
+        insecure=tls.insecure or insecure,
+    )
+    return dataclasses.replace(scenario, broker=dataclasses.replace(scenario.broker, tls=tls))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -83,11 +179,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulator.integrations.cli import run_loop
 
     scenario = prepare(args)
+    from simulator.fleet.limits import check_fd_limit
+
+    # before any connection (the broker preflight included): each agent holds one socket
+    check_fd_limit(-(-scenario.total_agents // args.processes), source=scenario.source)
     console = Console(highlight=False)
     if args.processes > 1:
         from simulator.integrations.processes import run_processes
 
-        stats, failures = run_processes(scenario, args.processes, status=console.print)
+        monitor = _monitor(args)
+        stats, failures = run_processes(
+            scenario,
+            args.processes,
+            status=console.print,
+            monitor=monitor,
+            start_monitor=lambda: _start_monitor(monitor, console),
+        )
         return _finish(
             console,
             args,
@@ -97,6 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             failures=failures,
             total=scenario.total_agents,
             status=None,
+            monitor=monitor,
         )
     return int(run_loop(_run(args, scenario, console)))
 
@@ -135,29 +243,31 @@ async def _run(args: argparse.Namespace, scenario: ScenarioConfig, console: Cons
     return await _run_fleet(args, scenario, console, scenario.broker.host, scenario.broker.port)
 
 
-def _status_line(st: FleetStatus, stats: Stats, started: float) -> str:
-    answered = int(stats.count("request"))
-    return (
-        f"[bold]{st.connected}[/]/{st.total} connected, {st.waiting} connecting/retrying, "
-        f"{st.failed} failed | "
-        f"{answered} requests answered | {int(stats.count('reconnect'))} reconnects | "
-        f"{stats.error_count()} errors | {time.monotonic() - started:.0f} s"
-    )
-
-
 async def _run_fleet(
     args: argparse.Namespace, scenario: ScenarioConfig, console: Console, host: str, port: int
 ) -> int:
     from simulator.fleet.runner import Fleet
+    from simulator.integrations.live import status_gauges
 
     metrics = Metrics()
-    fleet = Fleet(scenario, host=host, port=port, metrics=metrics)
+    fleet = Fleet(scenario, host=host, port=port, metrics=metrics, state=_open_state(args, scenario, metrics))
+    monitor = _monitor(args)
+    monitor.gauge_source = lambda: status_gauges(fleet.status())
+    if not await _start_monitor(monitor, console):
+        return 1
+    monitor.update(metrics.stats, status_gauges(fleet.status()))
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(monitor.interval)
+            monitor.update(metrics.stats, status_gauges(fleet.status()))
+
+    sampler = asyncio.ensure_future(sample())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
-    started = time.monotonic()
     probe: Probe | None = None
     failure: str | None = None
     try:
@@ -190,11 +300,15 @@ async def _run_fleet(
             failure = _early_failure(fleet) if st.connected == 0 else None
         if failure is None and args.onboard and not stop.is_set():
             probe = await _onboard(scenario, host, port, fleet, console)
+            monitor.probe = probe.metrics.stats
         if failure is None:
-            await _live(fleet, metrics, stop, console, duration=scenario.duration, started=started)
+            await _live(monitor, stop, console, duration=scenario.duration)
     finally:
         at_stop = fleet.status()
+        sampler.cancel()
         await fleet.stop(timeout=5.0)
+        monitor.update(metrics.stats, status_gauges(at_stop), force=True)
+        await monitor.close()
         if probe is not None:
             await probe.close()
     failures = [f"{eid}: {exc}" for eid, exc in fleet.errors]
@@ -210,7 +324,18 @@ async def _run_fleet(
         failures=failures,
         total=total,
         status=at_stop,
+        monitor=monitor,
     )
+
+
+def _open_state(args: argparse.Namespace, scenario: ScenarioConfig, metrics: Metrics) -> Any:
+    """``--state DIR``: the fleet's FleetState (None without the option)."""
+    if not getattr(args, "state", None):
+        return None
+    from simulator.fleet.state import FleetState, SqliteBackend, state_file
+
+    path = state_file(args.state, (0, scenario.total_agents))
+    return FleetState(SqliteBackend(path, synchronous=args.state_sync.upper()), metrics.events)
 
 
 def _early_failure(fleet: Fleet) -> str | None:
@@ -222,6 +347,8 @@ def _early_failure(fleet: Fleet) -> str | None:
         return None
     if fleet.errors and st.failed >= max(1, st.started // 2):
         exc = fleet.errors[0][1]
+        if isinstance(exc, ConnectError) and exc.refused and exc.reason_code is None:
+            return f"no agent can connect: {exc}"  # e.g. TLS verification (names its own fix)
         if isinstance(exc, ConnectError) and exc.refused:
             return f"the broker refused the agents: {exc.reason} (check broker.username / broker.password)"
         return f"agents failed: {exc}"
@@ -244,21 +371,31 @@ async def _onboard(scenario: ScenarioConfig, host: str, port: int, fleet: Fleet,
     return probe
 
 
-async def _live(
-    fleet: Fleet, metrics: Metrics, stop: asyncio.Event, console: Console, *, duration: float, started: float
-) -> None:
+PLAIN_EVERY = 5.0
+"""Seconds between status lines when stdout is not a terminal."""
+
+
+async def _live(monitor: RunMonitor, stop: asyncio.Event, console: Console, *, duration: float) -> None:
+    """Until ``duration`` or Ctrl-C: a rich Live table on a terminal, else a plain line every 5 s."""
+    from simulator.integrations.live import live_table, plain_line
+
     loop = asyncio.get_running_loop()
     end = loop.time() + duration if duration > 0 else None
-    with Live(
-        _status_line(fleet.status(), metrics.stats, started),
-        console=console,
-        refresh_per_second=2,
-        transient=False,
-    ) as live:
+    if not console.is_terminal:
+        last = loop.time()
         while not stop.is_set() and (end is None or loop.time() < end):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
-            live.update(_status_line(fleet.status(), metrics.stats, started))
+            if loop.time() - last >= PLAIN_EVERY:
+                last = loop.time()
+                console.print(plain_line(monitor), markup=False, soft_wrap=True)
+        console.print(plain_line(monitor), markup=False, soft_wrap=True)
+        return
+    with Live(live_table(monitor), console=console, refresh_per_second=2, transient=False) as live:
+        while not stop.is_set() and (end is None or loop.time() < end):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            live.update(live_table(monitor))
     console.print()
 
 
@@ -272,11 +409,32 @@ def _finish(
     failures: list[str],
     total: int,
     status: FleetStatus | None,
+    monitor: RunMonitor | None = None,
 ) -> int:
-    from simulator.integrations.report import stats_summary, summary_data
+    from simulator.integrations.report import stats_summary, summary_data, write_reports
 
     connected = int(stats.count("connect"))
     ok = not failures and connected >= total
+    if getattr(args, "report", None):
+        meta = {
+            "scenario": scenario.name,
+            "source": str(scenario.source),
+            "agents": total,
+            "processes": args.processes,
+            "duration_s": round(monitor.elapsed(), 1) if monitor else scenario.duration,
+            "connected_once": connected,
+            "connected_at_stop": status.connected if status else "",
+            "requests_answered": int(stats.count("request")),
+            "errors": stats.error_count(),
+            "ok": ok,
+        }
+        paths = write_reports(
+            args.report, stats, probe, meta=meta, series=monitor.series if monitor else None
+        )
+        if args.json:
+            print(f"report written: {', '.join(paths)}", file=sys.stderr)
+        else:
+            console.print(f"report written: {', '.join(paths)}", soft_wrap=True)
     if args.json:
         data = summary_data(stats, probe)
         data.update(
@@ -291,6 +449,10 @@ def _finish(
         print(json.dumps(data, indent=2, default=str))
     else:
         stats_summary(console, stats, probe)
+        for name in ("behaviour", "fault"):  # scenario behaviours and faults (simulator.fleet.behaviours)
+            kinds = ", ".join(f"{k} {int(stats.counters[(name, k)])}" for k in stats.kinds(name))
+            if kinds:
+                console.print(f"{name}s: {kinds}")
         console.print(
             f"scenario {scenario.name}: {connected} connections for {total} agents"
             + (f", {status.connected} connected at stop" if status else "")

@@ -14,11 +14,15 @@ import dataclasses
 import multiprocessing
 import queue
 import signal
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from simulator.fleet.config import ScenarioConfig
 from simulator.fleet.metrics import Stats
+
+if TYPE_CHECKING:
+    from simulator.integrations.live import RunMonitor
 
 __all__ = ["run_processes", "shards"]
 
@@ -42,6 +46,8 @@ class _Job:
     scenario: ScenarioConfig
     shard: tuple[int, int]
     worker: int
+    live_stats: bool = False
+    """Also send the cumulative Stats every second (time series, Prometheus)."""
 
 
 def _worker(job: _Job, results: Any, stop: Any) -> None:
@@ -63,6 +69,8 @@ async def _work(job: _Job, results: Any, stop: Any) -> None:
         while not stop.is_set():
             st = fleet.status()
             results.put(("status", worker, st.started, st.connected, st.failed))
+            if job.live_stats:
+                results.put(("stats", worker, fleet.metrics.stats.to_dict(), st.waiting, st.total))
             if ramp.done() and end is None:
                 ramp.result()
                 end = loop.time() + scenario.duration if scenario.duration > 0 else float("inf")
@@ -78,16 +86,42 @@ async def _work(job: _Job, results: Any, stop: Any) -> None:
 
 
 def run_processes(
-    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any] = print
+    scenario: ScenarioConfig,
+    processes: int,
+    status: Callable[[str], Any] = print,
+    *,
+    monitor: RunMonitor | None = None,
+    start_monitor: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[Stats, list[str]]:
-    """Run the scenario split over ``processes`` workers; return merged stats and failures."""
+    """Run the scenario split over ``processes`` workers; return merged stats and failures.
+
+    With a ``monitor``, workers also send their cumulative Stats every second; the parent merges them
+    into ``monitor`` (time series, Prometheus endpoint started by ``start_monitor`` in its loop).
+    """
     from simulator.integrations.cli import run_loop
 
-    return run_loop(_parent(scenario, processes, status))
+    return run_loop(_monitored(scenario, processes, status, monitor, start_monitor))
+
+
+async def _monitored(
+    scenario: ScenarioConfig,
+    processes: int,
+    status: Callable[[str], Any],
+    monitor: RunMonitor | None,
+    start_monitor: Callable[[], Awaitable[bool]] | None,
+) -> tuple[Stats, list[str]]:
+    if monitor is None:
+        return await _parent(scenario, processes, status)
+    if start_monitor is not None and not await start_monitor():
+        return Stats(), ["the metrics endpoint could not start"]
+    try:
+        return await _parent(scenario, processes, status, monitor)
+    finally:
+        await monitor.close()
 
 
 async def _parent(
-    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any]
+    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any], monitor: RunMonitor | None = None
 ) -> tuple[Stats, list[str]]:
     from simulator.fleet.localbroker import local_broker
 
@@ -100,12 +134,36 @@ async def _parent(
                     scenario.broker, url=broker.url, host=broker.host, port=broker.port
                 ),
             )
-            return await _supervise(local, processes, status)
-    return await _supervise(scenario, processes, status)
+            return await _supervise(local, processes, status, monitor)
+    return await _supervise(scenario, processes, status, monitor)
+
+
+def _monitor_update(
+    monitor: RunMonitor,
+    live: dict[int, tuple[Stats, int, int]],
+    latest: dict[int, Any],
+    *,
+    force: bool = False,
+) -> None:
+    from simulator.integrations.live import status_gauges
+
+    merged = Stats()
+    for stats, _, _ in live.values():
+        merged.merge(stats)
+    sums = [sum(v[i] for v in latest.values()) for i in range(3)]
+    gauges = status_gauges(
+        None,
+        agents_total=float(sum(t for _, _, t in live.values())),
+        agents_started=float(sums[0]),
+        agents_connected=float(sums[1]),
+        agents_failed=float(sums[2]),
+        agents_waiting=float(sum(w for _, w, _ in live.values())),
+    )
+    monitor.update(merged, gauges, force=force)
 
 
 async def _supervise(
-    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any]
+    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any], monitor: RunMonitor | None = None
 ) -> tuple[Stats, list[str]]:
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
@@ -116,7 +174,7 @@ async def _supervise(
             target=_worker,
             name=f"uspsim-worker-{i}",
             daemon=True,
-            args=(_Job(scenario, shard, i), results, stop),
+            args=(_Job(scenario, shard, i, live_stats=monitor is not None), results, stop),
         )
         for i, shard in enumerate(parts)
     ]
@@ -127,6 +185,7 @@ async def _supervise(
         loop.add_signal_handler(signal.SIGINT, stop.set)
     merged, failures = Stats(), []
     latest: dict[int, tuple[int, int, int]] = {}
+    live: dict[int, tuple[Stats, int, int]] = {}
     finals = 0
     last_line = 0.0
     while finals < len(workers):
@@ -146,10 +205,20 @@ async def _supervise(
                     f"{connected}/{scenario.total_agents} connected ({started} started, {failed} failed) "
                     f"in {len(workers)} processes"
                 )
+        elif item[0] == "stats":
+            if monitor is not None:
+                live[item[1]] = (Stats.from_dict(item[2]), item[3], item[4])
+                if time.monotonic() - monitor.last_sample >= monitor.interval:
+                    _monitor_update(monitor, live, latest)
         else:
             finals += 1
-            merged.merge(Stats.from_dict(item[2]))
+            final = Stats.from_dict(item[2])
+            merged.merge(final)
             failures += item[3]
+            if monitor is not None:
+                live[item[1]] = (final, 0, live[item[1]][2] if item[1] in live else 0)
+    if monitor is not None and live:
+        _monitor_update(monitor, live, latest, force=True)
     stop.set()
     for w in workers:
         await asyncio.to_thread(w.join, 10)

@@ -69,6 +69,8 @@ _CONNECTED = TransportState.CONNECTED
 _CLOSING = TransportState.CLOSING
 _CLOSED = TransportState.CLOSED
 _CLIENT_CLOSED = ClientState.CLOSED
+_SLICE = 64
+"""Received messages handled per loop iteration and connection (fairness under a flood)."""
 
 
 def encode_reply_to_topic(destination: str, reply_to: str) -> str:
@@ -249,6 +251,14 @@ class MqttTransport(asyncio.Protocol):
                         await loop.create_connection(
                             lambda: self, s.host, s.port, ssl=context, server_hostname=hostname or s.host
                         )
+                except ssl.SSLCertVerificationError as exc:
+                    # permanent: retrying cannot make the certificate valid
+                    detail = exc.verify_message or exc.reason or str(exc)
+                    msg = (
+                        f"TLS certificate verification of MQTT broker {s.host}:{s.port} failed: {detail} "
+                        "(give the CA that signed it: broker.tls.ca / --ca; --insecure skips verification)"
+                    )
+                    raise ConnectError(msg, refused=True, reason=msg) from exc
                 except (OSError, ssl.CertificateError) as exc:
                     msg = f"cannot reach MQTT broker {s.host}:{s.port}: {exc}"
                     raise ConnectError(msg, reason=str(exc) or type(exc).__name__) from exc
@@ -346,8 +356,10 @@ class MqttTransport(asyncio.Protocol):
                 else:
                     transport.abort()
         if self._transport is not None and not await self._wait_closed(self.settings.close_timeout):
-            self._transport.abort()
-            await self._wait_closed(1.0)
+            transport = self._transport  # connection_lost may have run while the wait timed out
+            if transport is not None:
+                transport.abort()
+                await self._wait_closed(1.0)
 
     def abort(self) -> None:
         """Drop the connection at once (no DISCONNECT: the broker publishes our Will)."""
@@ -396,11 +408,47 @@ class MqttTransport(asyncio.Protocol):
         loop = self._loop
         assert loop is not None
         client = self._client
-        for event in client.receive_data(data, loop.time()):
+        events = client.receive_data(data, loop.time())
+        if len(events) > _SLICE:
+            self._deliver_slices(events, 0)
+            return
+        for event in events:
             if type(event) is MessageReceived:
                 self._deliver(event)
             else:
                 self._on_event(event)
+        self._flush()
+
+    def _deliver_slices(self, events: list[Event], start: int) -> None:
+        """Handle a large read ``_SLICE`` events per loop iteration, reading paused meanwhile.
+
+        A controller flooding one agent fills each read with thousands of requests; handling them in
+        one callback would stall every other connection on the loop. Pausing the socket meanwhile
+        pushes the flood back onto TCP and the broker (whose own queue limits drop it), so the
+        simulator holds at most one read's worth of events per connection.
+        """
+        transport = self._transport
+        if transport is None or self._state is _CLOSED:
+            return  # connection gone: the rest of the read is dropped with it
+        end = start + _SLICE
+        for event in events[start:end]:
+            if type(event) is MessageReceived:
+                self._deliver(event)
+            else:
+                self._on_event(event)
+        self._flush()
+        transport = self._transport
+        if transport is None:
+            return
+        if end < len(events):
+            transport.pause_reading()
+            assert self._loop is not None
+            self._loop.call_soon(self._deliver_slices, events, end)
+        else:
+            transport.resume_reading()
+
+    def _flush(self) -> None:
+        client = self._client
         out = client.data_to_send()
         transport = self._transport
         if transport is not None:

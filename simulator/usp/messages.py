@@ -20,7 +20,8 @@ from typing import Any
 from simulator.usp._pb import usp_envelope_pb2 as _epb
 from simulator.usp._pb import usp_msg_1_4_pb2 as _pb
 from simulator.usp.errors import ErrorCode, UspError
-from simulator.usp.records import Record, RecordKind, _record_from_envelope, decode_record
+from simulator.usp.fastwire import parse_get_record
+from simulator.usp.records import Record, RecordKind, _get_record, _record_from_envelope, decode_record
 from simulator.usp.requests import (
     Add,
     Delete,
@@ -336,6 +337,10 @@ def decode_record_msg(data: bytes) -> tuple[Record, Msg | None]:
     Raises:
         RecordNotParsedError: ``data`` is not a Record (7100), exactly as ``decode_record``.
     """
+    get = parse_get_record(data)  # a canonical Get request: no protobuf at all
+    if get is not None:
+        version, to_id, from_id, msg_id, paths, depth, _, _ = get
+        return _get_record(version, to_id, from_id, data), Msg(msg_id, _GET, Get(paths, depth))
     try:
         pb = _Envelope.FromString(data)
     except Exception:  # not a Record, or a payload that is not a Msg: let the two-pass path decide
@@ -520,6 +525,7 @@ def get_resp_record(
 
 
 _GET_RESP = int(MsgType.GET_RESP)
+_GET = MsgType.GET
 
 
 def error_message(

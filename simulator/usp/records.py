@@ -7,6 +7,7 @@ from enum import IntEnum
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from simulator.usp import fastwire as _fastwire
 from simulator.usp._pb import usp_record_1_4_pb2 as _pb
 from simulator.usp.errors import RecordNotParsedError
 
@@ -265,6 +266,12 @@ def _record_from_envelope(pb: Any, src: bytes) -> Record:
     ))
 
 
+def _get_record(version: str, to_id: str, from_id: str, src: bytes) -> Record:
+    """The Record of a canonical Get request Record (``fastwire.parse_get_record``): payload read lazily."""
+    return _new(Record, (version, to_id, from_id, RecordKind.NO_SESSION_CONTEXT, None, _PLAINTEXT, None,
+                         [src]))
+
+
 def _open_enum(enum_cls: type[IntEnum], value: int) -> Any:
     try:
         return enum_cls(value)
@@ -353,6 +360,11 @@ def encode_no_session_context(version: str, to_id: str, from_id: str, payload: b
     Returns:
         The serialised Record.
     """
+    if type(payload) is bytes and type(version) is str and type(to_id) is str and type(from_id) is str:
+        try:
+            return _fastwire.encode_no_session_context(version, to_id, from_id, payload)
+        except UnicodeError:  # a lone surrogate: let protobuf raise its own error
+            pass
     return _serialize(_Record(
         version=version, to_id=to_id, from_id=from_id, no_session_context=_NoSession(payload=payload),
     ))
