@@ -71,7 +71,9 @@ async def measure(broker: Mosquitto, tmp: Path, agents: int, spawn_rate: float) 
             proc.kill()
         await probe.close()
     log = broker.log.read_text()
-    clean = sum(1 for line in log.splitlines() if "os::012345-REL" in line and line.endswith(" disconnected."))
+    clean = sum(
+        1 for line in log.splitlines() if "os::012345-REL" in line and line.endswith(" disconnected.")
+    )
     text = out.decode()
     report = json.loads(text[text.index("\n{") :]) if "\n{" in text else {}
     return {

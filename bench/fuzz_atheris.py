@@ -7,7 +7,8 @@ One input drives four targets, picked by its first byte: raw MQTT bytes into a c
 ``MqttClient`` (PUBLISH payloads continue into the agent), raw Record bytes into ``Agent.receive``,
 a Msg payload wrapped in a valid Record, and path strings for Get / GetInstances / GetSupportedDM.
 A finding is any exception escaping the MQTT client or the agent (strict mode), or an answer to a
-Record the agent must drop (usp-protocol.md 1.4). At exit a JSON line reports executions and findings.
+Record the agent must drop (usp-protocol.md 1.4); it is saved under bench/fuzz-findings/ and counted.
+A JSON line with executions and findings is printed every 20,000 executions and at exit.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ sys.path.insert(0, str(ROOT / "tests" / "unit"))
 import atheris  # noqa: E402
 
 with atheris.instrument_imports(include=["simulator"]):
-    from helpers import AGENT_ID, CONTROLLER_ID, AgentPair  # noqa: E402
-    from test_fuzz_receive import must_drop  # noqa: E402
+    from helpers import AGENT_ID, CONTROLLER_ID, AgentPair
+    from test_fuzz_receive import must_drop
 
-    from simulator.agent.actions import Send  # noqa: E402
-    from simulator.mqtt import MessageReceived, MqttClient, MqttClientSettings  # noqa: E402
-    from simulator.mqtt.packets import ConnAck  # noqa: E402
-    from simulator.mqtt.wire import encode_packet  # noqa: E402
-    from simulator.usp.messages import Msg, encode_msg  # noqa: E402
-    from simulator.usp.records import encode_no_session_context  # noqa: E402
-    from simulator.usp.requests import Get, GetInstances, GetSupportedDM  # noqa: E402
+    from simulator.agent.actions import Send
+    from simulator.mqtt import MessageReceived, MqttClient, MqttClientSettings
+    from simulator.mqtt.packets import ConnAck
+    from simulator.mqtt.wire import encode_packet
+    from simulator.usp.messages import Msg, encode_msg
+    from simulator.usp.records import encode_no_session_context
+    from simulator.usp.requests import Get, GetInstances, GetSupportedDM
 
 PAIR = AgentPair()
 STATS = {"executions": 0, "findings": 0, "answered_drops": 0, "started": time.monotonic()}
@@ -62,8 +63,25 @@ def mqtt(version: int, data: bytes) -> None:
     client.data_to_send()
 
 
+FINDINGS = ROOT / "bench" / "fuzz-findings"
+
+
 def one_input(data: bytes) -> None:
+    """Run one input; an exception is a finding: counted, saved in bench/fuzz-findings/, fuzzing goes on."""
     STATS["executions"] += 1
+    if STATS["executions"] % 20_000 == 0:
+        report()
+    try:
+        _one_input(data)
+    except Exception as exc:
+        STATS["findings"] += 1
+        FINDINGS.mkdir(exist_ok=True)
+        name = f"finding-{STATS['findings']:04d}-{type(exc).__name__}"
+        (FINDINGS / name).write_bytes(data)
+        print(f"FINDING {name}: {exc!r}", file=sys.stderr, flush=True)
+
+
+def _one_input(data: bytes) -> None:
     if not data:
         return
     fdp = atheris.FuzzedDataProvider(data)
@@ -88,7 +106,8 @@ def report() -> None:
     elapsed = time.monotonic() - float(STATS["started"])
     print(json.dumps({"executions": STATS["executions"], "findings": STATS["findings"],
                       "answered_drops": STATS["answered_drops"], "seconds": round(elapsed, 1),
-                      "exec_per_s": round(STATS["executions"] / max(elapsed, 1e-9))}), flush=True)  # fmt: skip
+                      "exec_per_s": round(STATS["executions"] / max(elapsed, 1e-9))}),
+          flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -97,11 +116,7 @@ def main() -> None:
     if not any(a.startswith(("-runs=", "-max_total_time=")) for a in args[1:]):
         args = [*args, "-max_total_time=60"]
     atheris.Setup(args, one_input)
-    try:
-        atheris.Fuzz()
-    except Exception:
-        STATS["findings"] += 1
-        raise
+    atheris.Fuzz()
 
 
 if __name__ == "__main__":

@@ -210,15 +210,16 @@ class AgentContext:
             (ParamNode, instances) when the parameter is supported and its object instance exists.
         """
         located = self._paths.located
-        found = located.get(path, _UNSEEN)
-        if found is _UNSEEN:
+        try:
+            found = located[path]
+        except KeyError:
             found = _parse_param_path(self.schema, path)
             if len(located) >= _MAX_PATHS:
                 located.clear()
             located[path] = found
         if found is None or not self.store.exists(found[0].obj, found[1]):  # type: ignore[arg-type]
             return None
-        return found  # type: ignore[return-value]
+        return found
 
     def controller_for(self, endpoint_id: str) -> ControllerRef | None:
         """The Device.LocalAgent.Controller.{i}. row whose EndpointID is ``endpoint_id``.
@@ -303,7 +304,6 @@ class AgentContext:
 _MAX_PATHS = 8192
 """Bound of one Schema's path cache (paths with growing instance numbers must not grow it forever)."""
 _MAX_SCHEMAS = 64
-_UNSEEN = object()
 _TRUST_PREFIXES = ("Device.LocalAgent.Controller.", "Device.LocalAgent.ControllerTrust.")
 
 

@@ -311,9 +311,7 @@ class AgentDriver:
         loop_now = asyncio.get_running_loop().time()
         # Token bucket: a controller flooding this agent past MAX_RECORD_RATE loses the excess here,
         # undecoded and counted, so one agent cannot take the loop from the others (issue 8).
-        tokens = self._tokens + (loop_now - self._tokens_at) * MAX_RECORD_RATE
-        if tokens > RECORD_BURST:
-            tokens = RECORD_BURST
+        tokens = min(self._tokens + (loop_now - self._tokens_at) * MAX_RECORD_RATE, RECORD_BURST)
         self._tokens_at = loop_now
         if tokens < 1.0:
             self._tokens = tokens

@@ -55,7 +55,8 @@ def check_fd_limit(agents: int, *, source: str = "", key: str = "groups[].count"
     if soft < 0 or need <= soft:
         return
     if hard < 0 or need <= hard:
-        fix = f"raise it in this shell with `ulimit -n {need}` (the hard limit allows up to {'unlimited' if hard < 0 else hard})"
+        allowed = "unlimited" if hard < 0 else hard
+        fix = f"raise it in this shell with `ulimit -n {need}` (the hard limit allows up to {allowed})"
     else:
         fix = (
             f"the hard limit is {hard}: raise it (root: /etc/security/limits.conf `nofile`, systemd "

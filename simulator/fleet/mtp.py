@@ -50,7 +50,7 @@ class Link:
         )
         self.epoch_offset = epoch_offset
         self._params: dict[str, tuple[ParamNode, tuple[int, ...]] | None] = {}
-        self._pristine: dict[str, str | None | object] = {}
+        self._pristine: dict[str, str | object | None] = {}
 
     def read(self, agent: Agent, path: str) -> str | None:
         """Read one parameter of ``agent``; the path is located once per group (the schema is shared).

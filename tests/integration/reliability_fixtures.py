@@ -90,8 +90,7 @@ class Mosquitto:
             "set_tcp_nodelay true\n"
             "max_connections -1\n"
             # as root mosquitto drops to user "mosquitto", which cannot read our temporary PKI files
-            f"user {getpass.getuser()}\n"
-            + (extra_conf or "allow_anonymous true\n")
+            f"user {getpass.getuser()}\n" + (extra_conf or "allow_anonymous true\n")
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -106,7 +105,10 @@ class Mosquitto:
             self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 return
             if self.proc.poll() is not None:
                 msg = f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
@@ -200,7 +202,12 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     )
     _make_leaf(d, "client", "usp-sim-client", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n")
     return TlsMaterial(
-        d / "ca.pem", d / "server.pem", d / "server.key", d / "client.pem", d / "client.key", d / "other-ca.pem"
+        d / "ca.pem",
+        d / "server.pem",
+        d / "server.key",
+        d / "client.pem",
+        d / "client.key",
+        d / "other-ca.pem",
     )
 
 
@@ -283,7 +290,9 @@ def outage_scenario(host: str, port: int, prefix: str, count: int, profile: str 
         boot_subscription=False,
     )
     group = GroupConfig("outage", profile, count, "os::012345-OUT{index:06d}", "mqtt", 5, 5000.0, "")
-    return ScenarioConfig("outage", "<test>", BrokerConfig(f"mqtt://{host}:{port}", host, port), controller, (group,))
+    return ScenarioConfig(
+        "outage", "<test>", BrokerConfig(f"mqtt://{host}:{port}", host, port), controller, (group,)
+    )
 
 
 def quiet_probe(sc: ScenarioConfig, host: str, port: int, timeout: float = 10.0) -> QuietProbe:
@@ -306,7 +315,9 @@ def retry_factory(retry_time: int | None, multiplier: int = 2000) -> TransportFa
     return make
 
 
-def reconnect_budget(outage: float, retry_time: float, multiplier: int, max_interval: float = 30720.0) -> float:
+def reconnect_budget(
+    outage: float, retry_time: float, multiplier: int, max_interval: float = 30720.0
+) -> float:
     """Worst-case seconds from the broker's return until an agent's next attempt (TR-369 R-MQTT.33 back-off).
 
     An agent that lost the broker at t=0 makes attempt n after at least sum(L_1..L_n) seconds, where
@@ -317,7 +328,7 @@ def reconnect_budget(outage: float, retry_time: float, multiplier: int, max_inte
     k = multiplier / 1000
     elapsed, n = 0.0, 0
     while True:
-        lower = min(retry_time * k ** n, max_interval)
+        lower = min(retry_time * k**n, max_interval)
         if elapsed + lower > outage:
             return min(retry_time * k ** (n + 1), max_interval)
         elapsed += lower
@@ -467,12 +478,16 @@ async def broker_outage(  # noqa: PLR0915
             return_exceptions=True,
         )
         report.gets_answered = sum(1 for a in answers if isinstance(a, Msg) and isinstance(a.body, GetResp))
-        got = await probe.request(target, Get(("Device.DeviceInfo.ProvisioningCode", sub_path + "NotifRetry")))
+        got = await probe.request(
+            target, Get(("Device.DeviceInfo.ProvisioningCode", sub_path + "NotifRetry"))
+        )
         values: dict[str, str] = {}
         for rp in got.body.req_path_results:
             for res in rp.resolved_path_results:
                 values.update(res.result_params)
-        report.state_intact = values.get("ProvisioningCode") == "before-outage" and values.get("NotifRetry") in (
+        report.state_intact = values.get("ProvisioningCode") == "before-outage" and values.get(
+            "NotifRetry"
+        ) in (
             "true",
             "1",
         )
@@ -506,7 +521,7 @@ def write_scenario(
         f"name: reliability\nspawn_rate: {spawn_rate}\n"
         f"broker:\n  url: {broker_url}\n{broker_extra}"
         "controller:\n  profile: generic\n  endpoint_id: proto::ctl-rel\n"
-        f"  agent_topic: \"{prefix}/agent/{{endpoint_id}}\"\n  controller_topic: {prefix}/controller\n"
+        f'  agent_topic: "{prefix}/agent/{{endpoint_id}}"\n  controller_topic: {prefix}/controller\n'
         "  boot_subscription: false\n"
         f"groups:\n  - name: rel\n    profile: {profile}\n    count: {count}\n"
         '    endpoint_id: "os::012345-REL{index:06d}"\n    mtp: mqtt\n    mqtt_version: 5\n'
@@ -521,7 +536,7 @@ def uspsim(*args: str) -> list[str]:
     return [sys.executable, "-m", "simulator.integrations.cli", *args]
 
 
-FLOODER = r'''
+FLOODER = r"""
 import socket, sys, time
 sys.path.insert(0, {root!r})
 from simulator.mqtt import MqttClient, MqttClientSettings
@@ -534,7 +549,8 @@ sock = socket.create_connection((host, port))
 client.connect(0.0); sock.sendall(client.data_to_send()); client.receive_data(sock.recv(64), 0.0)
 packets = []
 for i, (eid, topic) in enumerate({targets!r}):
-    rec = encode_no_session_context("1.3", eid, {controller!r}, encode_msg(Msg.of(f"flood-{{i}}", Get(("Device.DeviceInfo.",)))))
+    msg = Msg.of(f"flood-{{i}}", Get(("Device.DeviceInfo.",)))
+    rec = encode_no_session_context("1.3", eid, {controller!r}, encode_msg(msg))
     client.publish(topic, rec, 0, 0.0, response_topic={reply!r})
     packets.append(client.data_to_send())
 burst = b"".join(packets) * 20
@@ -553,15 +569,17 @@ while True:
 print(sent, flush=True)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 sock.close()
-'''
+"""
 
 
-def flooder_command(host: str, port: int, targets: list[tuple[str, str]], controller: str, reply: str,
-                    seconds: float) -> list[str]:
+def flooder_command(
+    host: str, port: int, targets: list[tuple[str, str]], controller: str, reply: str, seconds: float
+) -> list[str]:
     """A subprocess that publishes Gets to ``targets`` (eid, topic) as fast as the broker takes them."""
     import sys
 
     root = str(Path(__file__).resolve().parents[2])
-    code = FLOODER.format(root=root, host=host, port=port, seconds=seconds, targets=targets,
-                          controller=controller, reply=reply)
+    code = FLOODER.format(
+        root=root, host=host, port=port, seconds=seconds, targets=targets, controller=controller, reply=reply
+    )
     return [sys.executable, "-c", code]

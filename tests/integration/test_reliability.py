@@ -17,21 +17,21 @@ import uuid
 from pathlib import Path
 
 import pytest
-from reliability_fixtures import (  # noqa: F401  (fixtures)
+import reliability_fixtures
+from reliability_fixtures import (
     Mosquitto,
     TlsMaterial,
-    _require_mosquitto as _mosquitto,
     broker_outage,
     flooder_command,
     free_port,
     make_password_file,
     outage_scenario,
     quiet_probe,
-    restartable_broker,
-    tls_broker,
-    tls_material,
     uspsim,
     write_scenario,
+)
+from reliability_fixtures import (
+    _require_mosquitto as _mosquitto,
 )
 
 from simulator.fleet import driver as driver_module
@@ -40,6 +40,10 @@ from simulator.fleet.probe import Probe, ProbeTimeoutError
 from simulator.fleet.runner import Fleet, FleetStatus
 from simulator.mqtt import MqttClient, MqttClientSettings
 from simulator.usp.requests import Get
+
+restartable_broker = reliability_fixtures.restartable_broker
+tls_broker = reliability_fixtures.tls_broker
+tls_material = reliability_fixtures.tls_material
 
 OUTAGE_AGENTS = 500
 
@@ -69,7 +73,7 @@ async def test_broker_killed_and_restarted_every_agent_recovers(restartable_brok
     assert r.state_intact
 
 
-# -- SIGTERM ---------------------------------------------------------------------------------------------------
+# -- SIGTERM ---------------------------------------------------------------------------------------
 
 SHUTDOWN_AGENTS = 300
 
@@ -85,7 +89,9 @@ async def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
     broker = Mosquitto(_mosquitto(), tmp_path, free_port(), "allow_anonymous true\nlog_type notice\n")
     broker.start()
     prefix = f"usp-sim-term/{uuid.uuid4().hex[:8]}"
-    scenario = write_scenario(tmp_path / "sc.yaml", f"mqtt://127.0.0.1:{broker.port}", prefix, SHUTDOWN_AGENTS)
+    scenario = write_scenario(
+        tmp_path / "sc.yaml", f"mqtt://127.0.0.1:{broker.port}", prefix, SHUTDOWN_AGENTS
+    )
     sc = outage_scenario("127.0.0.1", broker.port, prefix, 1)
     sc = dataclasses.replace(sc, controller=dataclasses.replace(sc.controller, endpoint_id="proto::ctl-rel"))
     probe = quiet_probe(sc, "127.0.0.1", broker.port)
@@ -117,7 +123,9 @@ async def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
     disconnects = probe.metrics.stats.count("agent_record", "DISCONNECT")
     assert disconnects == SHUTDOWN_AGENTS
     log = broker.log.read_text()
-    clean = sum(1 for line in log.splitlines() if "os::012345-REL" in line and line.endswith(" disconnected."))
+    clean = sum(
+        1 for line in log.splitlines() if "os::012345-REL" in line and line.endswith(" disconnected.")
+    )
     assert clean == SHUTDOWN_AGENTS, log[-2000:]
     text = out.decode()
     report = json.loads(text[text.index("\n{") :])
@@ -125,7 +133,7 @@ async def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
     assert report["ok"] is True
 
 
-# -- misbehaving controllers ---------------------------------------------------------------------------------
+# -- misbehaving controllers -----------------------------------------------------------------------
 
 FLEET = 60
 VICTIMS = 10
@@ -212,8 +220,6 @@ async def test_flooding_controller_memory_bounded_others_keep_latency(
             assert (await fleet.wait_connected(20)).connected == FLEET
             eids = [d.endpoint_id for d in fleet.drivers]
             others = eids[VICTIMS:]
-            loop = asyncio.get_running_loop()
-            t_start = loop.time()
             baseline, _ = await _latencies(probe, others, 2)
             rss0 = _rss_kib()
             targets = [(e, sc.controller.agent_topic_for(e)) for e in eids[:VICTIMS]]
@@ -251,7 +257,7 @@ async def test_flooding_controller_memory_bounded_others_keep_latency(
     assert lost_after == 0 and after[-1] < 0.5, after[-5:]
 
 
-# -- slow consumer ---------------------------------------------------------------------------------------------
+# -- slow consumer ---------------------------------------------------------------------------------
 
 
 def _stalled_subscriber(port: int, topic: str) -> socket.socket:
@@ -299,14 +305,17 @@ async def test_controller_that_stops_reading_does_not_stall_the_fleet(restartabl
         await fleet.stop(timeout=5.0)
         await probe.close()
     sent_bytes = fleet.metrics.stats.count("sent", "GetResp")
-    print(f"slow consumer: {sent_bytes:.0f} answers; loop lag p99 {lag.p99 * 1e3:.1f} ms max {lag.max * 1e3:.1f} ms")
+    print(
+        f"slow consumer: {sent_bytes:.0f} answers; loop lag p99 {lag.p99 * 1e3:.1f} ms "
+        f"max {lag.max * 1e3:.1f} ms"
+    )
     assert sent_bytes >= 2000
     assert lost == 0 and latency[-1] < 0.5
     assert lag.p99 < 0.25, lag.p99
     assert fleet.metrics.stats.error_count("send_error") == 0
 
 
-# -- TLS, client certificates, credentials, secrets ------------------------------------------------------------
+# -- TLS, client certificates, credentials, secrets ------------------------------------------------
 
 
 def _tls_scenario(port: int, prefix: str, count: int, tls: TlsConfig | None, **broker: str) -> ScenarioConfig:
@@ -329,7 +338,7 @@ async def _run_fleet(sc: ScenarioConfig, timeout: float = 10.0) -> tuple[Fleet, 
 @pytest.mark.mqtt
 @pytest.mark.asyncio
 async def test_tls_verification_is_on_by_default(tls_broker: Mosquitto, tls_material: TlsMaterial) -> None:
-    """No CA given: the system store does not know our CA -> every agent stops with a clear, permanent error."""
+    """No CA given: the system store does not know our CA -> every agent stops with a clear, final error."""
     m = tls_material
     sc = _tls_scenario(tls_broker.port, "tls-a", 3, TlsConfig(cert=str(m.client_cert), key=str(m.client_key)))
     fleet, st = await _run_fleet(sc, 5.0)
@@ -344,7 +353,9 @@ async def test_tls_verification_is_on_by_default(tls_broker: Mosquitto, tls_mate
 
 @pytest.mark.mqtt
 @pytest.mark.asyncio
-async def test_tls_with_ca_and_client_certificate_connects(tls_broker: Mosquitto, tls_material: TlsMaterial) -> None:
+async def test_tls_with_ca_and_client_certificate_connects(
+    tls_broker: Mosquitto, tls_material: TlsMaterial
+) -> None:
     m = tls_material
     tls = TlsConfig(ca=str(m.ca), cert=str(m.client_cert), key=str(m.client_key))
     fleet, _ = await _run_fleet(_tls_scenario(tls_broker.port, "tls-c", 5, tls))
@@ -378,24 +389,26 @@ def test_tls_cli_insecure_flag_and_verification_error(
     """``uspsim run`` over mqtts: without CA a one-line verification error (exit 1); ``--insecure`` works."""
     m = tls_material
     extra = f"  tls:\n    cert: {m.client_cert}\n    key: {m.client_key}\n"
-    sc = write_scenario(tmp_path / "tls.yaml", f"mqtts://127.0.0.1:{tls_broker.port}", "tls-cli", 3, broker_extra=extra)
-    bad = subprocess.run(
+    sc = write_scenario(
+        tmp_path / "tls.yaml", f"mqtts://127.0.0.1:{tls_broker.port}", "tls-cli", 3, broker_extra=extra
+    )
+    bad = subprocess.run(  # noqa: PLW1510
         uspsim("--no-color", "run", str(sc), "--duration", "1", "--connect-timeout", "3"),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "certificate verification" in bad.stdout and "--insecure" in bad.stdout, bad.stdout[-2000:]
-    good = subprocess.run(
+    good = subprocess.run(  # noqa: PLW1510
         uspsim("--no-color", "run", str(sc), "--duration", "0.5", "--insecure", "--json"),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert good.returncode == 0, good.stdout[-2000:] + good.stderr[-2000:]
-    ca = subprocess.run(
+    ca = subprocess.run(  # noqa: PLW1510
         uspsim("--no-color", "run", str(sc), "--duration", "0.5", "--ca", str(m.ca), "--json"),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert ca.returncode == 0, ca.stdout[-2000:] + ca.stderr[-2000:]
-    plain = subprocess.run(
+    plain = subprocess.run(  # noqa: PLW1510
         uspsim("--no-color", "run", str(write_scenario(tmp_path / "p.yaml", "mqtt://127.0.0.1:1", "p", 1)),
                "--insecure"),
         capture_output=True, text=True, timeout=60,
@@ -419,22 +432,24 @@ def test_per_agent_credentials_and_secrets_never_printed(tmp_path: Path) -> None
     broker.start()
     try:
         extra = f'  username: "agent-{{index}}"\n  password: "{PASSWORD}"\n'
-        sc = write_scenario(tmp_path / "cred.yaml", f"mqtt://127.0.0.1:{broker.port}", "cred", count, broker_extra=extra)
-        ok = subprocess.run(
+        sc = write_scenario(
+            tmp_path / "cred.yaml", f"mqtt://127.0.0.1:{broker.port}", "cred", count, broker_extra=extra
+        )
+        ok = subprocess.run(  # noqa: PLW1510
             uspsim("-vv", "--no-color", "run", str(sc), "--duration", "0.5", "--json"),
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         wrong = sc.read_text().replace("XyZ", "nope")
         sc_bad = tmp_path / "cred-bad.yaml"
         sc_bad.write_text(wrong)
-        bad = subprocess.run(
+        bad = subprocess.run(  # noqa: PLW1510
             uspsim("-vv", "--no-color", "run", str(sc_bad), "--duration", "0.5", "--connect-timeout", "3"),
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     finally:
         broker.stop()
     assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
-    assert json.loads(ok.stdout[ok.stdout.index("{"):])["connected_once"] == count
+    assert json.loads(ok.stdout[ok.stdout.index("{") :])["connected_once"] == count
     assert bad.returncode == 1
     assert "refused" in bad.stdout and "password" in bad.stdout, bad.stdout[-2000:]
     for out in (ok.stdout, ok.stderr, bad.stdout, bad.stderr):

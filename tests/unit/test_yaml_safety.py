@@ -110,7 +110,10 @@ def test_yaml_broken_scenario_names_file_and_line(tmp_path: Path, text: str, whe
 def test_yaml_scenario_with_broken_profile_fails_at_load(tmp_path: Path) -> None:
     """A group's profile with an error fails when the scenario loads, naming the profile file and key."""
     dm = tmp_path / "dm.yaml"
-    dm.write_text(f"format: 1\nextends: {MINIMAL}\nobjects:\n  Device.DeviceInfo.:\n    params:\n      X: {{type: nosuchtype}}\n")
+    dm.write_text(
+        f"format: 1\nextends: {MINIMAL}\nobjects:\n  Device.DeviceInfo.:\n    params:\n"
+        "      X: {type: nosuchtype}\n"
+    )
     path = _scenario(tmp_path, SCENARIO.format(profile=dm, count=1))
     with pytest.raises((ConfigError, SchemaError)) as info:
         from simulator.fleet.runner import Fleet
@@ -126,7 +129,7 @@ def test_yaml_scenario_unknown_profile_names_key(tmp_path: Path) -> None:
     assert "groups[0].profile" in str(info.value) and ":8" in str(info.value)
 
 
-# -- file descriptors ------------------------------------------------------------------------------------------
+# -- file descriptors ------------------------------------------------------------------------------
 
 
 def test_fd_limit_check_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,7 +157,8 @@ def test_fd_limit_cli_refuses_before_connecting(tmp_path: Path) -> None:
         sys.exit(main(["run", {str(path)!r}]))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    cmd = [sys.executable, "-c", code]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "ulimit -n" in proc.stderr and "1000 agents" in proc.stderr and str(path) in proc.stderr
     assert "cannot reach" not in proc.stdout + proc.stderr  # refused before the broker preflight

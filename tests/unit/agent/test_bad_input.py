@@ -30,7 +30,7 @@ def _raw(pair: AgentPair, payload: bytes, *, to_id: str = AGENT_ID, from_id: str
     return encode_no_session_context("1.3", to_id, from_id, payload)
 
 
-# -- size ----------------------------------------------------------------------------------------------------
+# -- size ------------------------------------------------------------------------------------------
 
 
 def test_bad_input_record_over_5mb_is_dropped_before_decoding(pair: AgentPair) -> None:
@@ -49,7 +49,7 @@ def test_bad_input_record_just_under_the_limit_is_processed(pair: AgentPair) -> 
     assert body.req_path_results[0].err_code in (ErrorCode.INVALID_PATH, ErrorCode.INVALID_PATH_SYNTAX)
 
 
-# -- paths ---------------------------------------------------------------------------------------------------
+# -- paths -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("depth", [100, 5000])
@@ -89,7 +89,7 @@ def test_bad_input_largest_instance_number_is_simply_absent(pair: AgentPair) -> 
     assert body.req_path_results[0].resolved_path_results == ()
 
 
-# -- encoding ------------------------------------------------------------------------------------------------
+# -- encoding --------------------------------------------------------------------------------------
 
 
 def test_bad_input_invalid_utf8_in_record_header_is_dropped(pair: AgentPair) -> None:
@@ -124,7 +124,7 @@ def test_bad_input_truncated_and_garbage_records_are_dropped(pair: AgentPair) ->
         assert not [a for a in actions if isinstance(a, Send)]
 
 
-# -- message types -------------------------------------------------------------------------------------------
+# -- message types ---------------------------------------------------------------------------------
 
 
 def test_bad_input_unknown_msg_type_with_empty_body_is_dropped(pair: AgentPair) -> None:
@@ -144,7 +144,7 @@ def test_bad_input_unknown_body_field_is_dropped(pair: AgentPair) -> None:
 
 
 def test_bad_input_unknown_msg_type_with_request_body_gets_error(pair: AgentPair) -> None:
-    """Header msg_type 99 but a Get body: the body is authoritative but inconsistent -> Error 7001 [obuspa]."""
+    """Header msg_type 99 with a Get body: body authoritative but inconsistent -> Error 7001 [obuspa]."""
     m = pb_msg.Msg()
     m.header.msg_id = "x-3"
     m.header.msg_type = 99  # type: ignore[assignment]
@@ -157,12 +157,14 @@ def test_bad_input_unknown_msg_type_with_request_body_gets_error(pair: AgentPair
     assert reply.body.err_code == pair.config.empty_body_error
 
 
-# -- identities ----------------------------------------------------------------------------------------------
+# -- identities ------------------------------------------------------------------------------------
 
 
 def test_bad_input_wrong_to_id_is_dropped(pair: AgentPair) -> None:
     """TP-469 2.2: a Record for another agent is dropped silently."""
-    _dropped(pair.send(pair.controller.record(Msg.of("w-1", Get(("Device.",))), to_id="os::012345-OTHER")), "to_id")
+    _dropped(
+        pair.send(pair.controller.record(Msg.of("w-1", Get(("Device.",))), to_id="os::012345-OTHER")), "to_id"
+    )
 
 
 def test_bad_input_from_id_of_unknown_controller_is_dropped(pair: AgentPair) -> None:
@@ -175,7 +177,9 @@ def test_bad_input_from_id_equal_to_own_id_is_dropped(pair: AgentPair) -> None:
     _dropped(pair.send(pair.controller.record(Msg.of("s-2", Get(("Device.",))), from_id=AGENT_ID)), "from_id")
 
 
-def test_bad_input_spoofed_from_id_of_another_controller_gets_that_controllers_rights(pair: AgentPair) -> None:
+def test_bad_input_spoofed_from_id_of_another_controller_gets_that_controllers_rights(
+    pair: AgentPair,
+) -> None:
     """A Record claiming to come from Controller.2 is handled with Controller.2's role, answered to it.
 
     USP has no authentication of from_id without E2E sessions: the MTP (broker ACLs, TLS client

@@ -1,4 +1,4 @@
-"""Controllers that never answer Notifies or answer late (issue 8): bounded memory, counted drops, no errors."""
+"""Controllers that never answer Notifies or answer late (issue 8): bounded memory, counted drops."""
 
 from __future__ import annotations
 
