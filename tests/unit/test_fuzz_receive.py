@@ -198,7 +198,11 @@ def test_fuzz_mqtt_bytes_never_raise(version: int, chunks: list[bytes]) -> None:
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
         lambda t: "+" not in t and "#" not in t and "\x00" not in t
     ),
-    st.one_of(st.none(), st.text(max_size=30)),
+    # U+0000 is not allowed in an MQTT UTF-8 string (MQTT 5 1.5.4): the encoder rightly refuses it
+    st.one_of(
+        st.none(),
+        st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30),
+    ),
     st.one_of(st.none(), st.sampled_from(["usp.msg", "text/plain", ""])),
     st.one_of(st.binary(max_size=200), st.builds(lambda p: encode_msg(Msg.of("m", Get((p,)))), PATHS)),
     st.booleans(),
