@@ -20,7 +20,6 @@ import gc
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from simulator.fleet.localbroker import Mosquitto, find_mosquitto, free_port, wait_listening  # noqa: E402
 from simulator.transports.base import MqttSettings, Packet  # noqa: E402
 from simulator.transports.mqtt import MqttTransport  # noqa: E402
 
@@ -37,22 +37,12 @@ PAYLOAD = bytes(range(200))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        if proc.poll() is not None:
-            sys.exit(f"broker exited with {proc.returncode}")
-        time.sleep(0.05)
-    proc.kill()
-    sys.exit("broker did not accept connections within 15 s")
+    try:
+        wait_listening(port, proc, 15, "broker")
+    except RuntimeError as exc:
+        proc.kill()
+        sys.exit(str(exc))
 
 
 def proc_cpu(pid: int) -> float:
@@ -62,21 +52,13 @@ def proc_cpu(pid: int) -> float:
 
 
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    sys.path.insert(0, str(ROOT / "tests" / "integration"))
-    from fixtures_broker import find_mosquitto
-
     binary = find_mosquitto()
     if binary is None:
         sys.exit("mosquitto not found (PATH, /usr/sbin): apt-get install mosquitto")
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n"
-    )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    wait_port(port, proc)
-    return proc, port
+    broker = Mosquitto(binary, workdir, free_port())
+    proc = broker.launch()
+    wait_port(broker.port, proc)
+    return proc, broker.port
 
 
 def start_embedded(uvloop: bool) -> tuple[subprocess.Popen[bytes], int]:

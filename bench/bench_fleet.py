@@ -27,9 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulator.agent.actions import Observe, Send
 from simulator.fleet.config import BrokerConfig, ControllerConfig, GroupConfig, ScenarioConfig, find_datamodel
+from simulator.fleet.driver import AgentDriver
 from simulator.fleet.localbroker import local_broker
-from simulator.fleet.metrics import Histogram
+from simulator.fleet.metrics import EventHook, Histogram
 from simulator.fleet.probe import mqtt_probe
 from simulator.fleet.runner import Fleet
 from simulator.integrations.cli import run_loop
@@ -160,12 +162,28 @@ async def measured_probe(port: int, mode: str, agents: int, seconds: float, **kw
 # ---------------------------------------------------------------------------------------- echo agents
 
 
+class EchoAgent:
+    """A no-op agent: answers every record with the same bytes (no USP work at all)."""
+
+    __slots__ = ("endpoint_id",)
+
+    def __init__(self, eid: str) -> None:
+        self.endpoint_id = eid
+
+    def receive(self, payload: bytes, now: float, reply_to: str | None) -> list[Any]:
+        return [Send("proto::controller", payload, reply_to, "GetResp"), _ECHO_OBSERVE]
+
+
+_ECHO_OBSERVE = Observe("request", "Echo", 0.0, 0)
+
+
 class Echo:
-    """A no-op agent: sends every record straight back to its reply-to (same MQTT stack, no USP work)."""
+    """An echo agent behind the real ``AgentDriver`` and MQTT stack (so the ratio compares USP work only):
+    the same per-record driver path (rate limit, timing, one ``request`` metric event, Send)."""
 
-    __slots__ = ("transport",)
+    __slots__ = ("driver", "transport")
 
-    def __init__(self, port: int, eid: str) -> None:
+    def __init__(self, port: int, eid: str, events: EventHook) -> None:
         settings = MqttSettings(
             host="127.0.0.1",
             port=port,
@@ -173,10 +191,12 @@ class Echo:
             agent_topic=f"usp/agent/{eid}",
             controller_topic="usp/controller",
         )
-        self.transport = MqttTransport(settings, self.on_packet)
+        self.transport = MqttTransport(settings, _nothing)
+        self.driver = AgentDriver(EchoAgent(eid), self.transport, events)  # type: ignore[arg-type]
 
-    def on_packet(self, packet: Packet) -> None:
-        self.transport.send(packet.payload, packet.reply_to)
+
+def _nothing(_packet: Packet) -> None:
+    """Placeholder: the driver replaces it."""
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -232,8 +252,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         await fleet.stop(timeout=10.0)
         fleet.check()
 
-        echoes = [Echo(broker.port, EID.format(index=i)) for i in range(open_agents)]
+        echoes = [Echo(broker.port, EID.format(index=i), fleet.metrics.events) for i in range(open_agents)]
         await asyncio.gather(*(e.transport.connect() for e in echoes))
+        gc.collect()
+        gc.freeze()  # as Fleet.start does once its agents are connected
         echo_closed = await measured_probe(broker.port, "closed", closed_agents, args.seconds, window=500)
         echo_open = await measured_probe(broker.port, "open", open_agents, args.seconds, rate=args.rate)
         await asyncio.gather(*(e.transport.close() for e in echoes))

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,15 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulator.fleet.localbroker import Mosquitto, find_mosquitto, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EID = "os::012345-BEN{index:06d}"  # bench_fleet.py's probe addresses these agents
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -47,23 +41,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_queued_messages 100000\n"
-    )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    msg = "mosquitto did not start"
-    raise RuntimeError(msg)
+    binary = find_mosquitto() or "/usr/sbin/mosquitto"
+    # a deep queue: the Get flood must not drop messages at the broker
+    broker = Mosquitto(binary, workdir, free_port(), "allow_anonymous true\nmax_queued_messages 100000\n")
+    broker.start()
+    assert broker.proc is not None
+    return broker.proc, broker.port
 
 
 def established(port: int) -> int:

@@ -18,9 +18,6 @@ import gc
 import json
 import os
 import resource
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,7 @@ import tracemalloc
 from pathlib import Path
 from typing import cast
 
+from simulator.fleet.localbroker import Mosquitto, find_mosquitto, free_port
 from simulator.mqtt import (
     Connected,
     MessageReceived,
@@ -39,39 +37,16 @@ from simulator.mqtt import (
 PAYLOAD = bytes(range(200))
 
 
-def find_mosquitto() -> str | None:
-    """Return the mosquitto binary from PATH or /usr/sbin."""
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_broker(workdir: Path) -> Mosquitto:
     binary = find_mosquitto()
     if binary is None:
         sys.exit("mosquitto not found (PATH, /usr/sbin): apt-get install mosquitto")
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n"
-    )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return proc, port
-        if proc.poll() is not None:
-            sys.exit(f"mosquitto exited with {proc.returncode}")
-        time.sleep(0.05)
-    proc.terminate()
-    sys.exit("mosquitto did not accept connections within 10 s")
+    broker = Mosquitto(binary, workdir, free_port())
+    try:
+        broker.start()
+    except RuntimeError as exc:
+        sys.exit(str(exc))
+    return broker
 
 
 class Conn(asyncio.Protocol):
@@ -266,17 +241,12 @@ def main() -> None:
         except ImportError:
             pass
     with tempfile.TemporaryDirectory(prefix="bench-mqtt-") as tmp:
-        proc, port = start_broker(Path(tmp))
+        broker = start_broker(Path(tmp))
         try:
             with asyncio.Runner(loop_factory=loop_factory) as runner:
-                result = runner.run(asyncio.wait_for(run(args, port), 120))
+                result = runner.run(asyncio.wait_for(run(args, broker.port), 120))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            broker.stop()
     print(json.dumps(result, indent=2))
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from reliability_fixtures import Mosquitto, broker_outage, find_mosquitto, free_port  # noqa: E402
+from reliability_fixtures import Mosquitto, broker_outage  # noqa: E402
 
+from simulator.fleet.localbroker import find_mosquitto, free_port  # noqa: E402
 from simulator.integrations.cli import run_loop  # noqa: E402
 
 

@@ -26,14 +26,13 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from reliability_fixtures import (  # noqa: E402
     Mosquitto,
-    find_mosquitto,
-    free_port,
     outage_scenario,
     quiet_probe,
     uspsim,
     write_scenario,
 )
 
+from simulator.fleet.localbroker import find_mosquitto, free_port  # noqa: E402
 from simulator.integrations.cli import run_loop  # noqa: E402
 
 

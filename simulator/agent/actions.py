@@ -68,19 +68,72 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class Connect:
+    """Bring up the MTP towards a Controller the agent was just configured with (TP-469 9.9).
+
+    Emitted when a Device.LocalAgent.Controller row becomes usable while the agent runs: enabled, with
+    an EndpointID and an enabled MTP row, and not yet connected since the last start. The driver
+    connects (for MQTT: nothing more than using the row's Topic) and then calls
+    ``Agent.mtp_connected(now, controller_id)``, which sends the Connect Record, Boot! when subscribed,
+    and anything held for that Controller (e.g. the OnBoardRequest of SendOnBoardRequest()).
+
+    Attributes:
+        controller_id: the new Controller's EndpointID.
+    """
+
+    controller_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class HttpPost:
-    """POST a bulk-data report (the driver performs the request; the agent stays sans-I/O).
+    """POST (or PUT) a bulk-data report (the driver performs the request; the agent stays sans-I/O).
+
+    The driver reports the outcome back with ``Agent.http_result(action.profile, ok, now)`` (ok = a 2xx
+    status; a connection error or timeout is not ok). That call drives HTTP.RetryEnable retries and
+    NumberOfRetainedFailedReports (usp-protocol.md 10, TP-469 10.7); a driver that never calls it gets
+    fire-and-forget reports (an unanswered report counts as delivered).
 
     Attributes:
         url: collector URL.
         body: encoded report.
         headers: request headers (Content-Type, BBF-Report-Format, ...).
         profile: the BulkData profile instance path, so the driver can report the outcome back.
+        method: HTTP method, Profile.{i}.HTTP.Method: "POST" (default) or "PUT".
     """
 
     url: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
+    profile: str = ""
+    method: str = "POST"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttPublish:
+    """PUBLISH a bulk-data report over MQTT (Profile.{i}.Protocol = MQTT, usp-protocol.md 10, TP-469 10.13).
+
+    The payload is the bare report: no USP Record around it. The driver publishes it through the MQTT
+    connection of ``client`` (the agent has one per Device.MQTT.Client row; a driver with a single
+    connection may ignore the field) and, on MQTT 5.0, sets the Content Type property to
+    ``content_type`` (obuspa: ``application/json; charset=UTF-8``). Delivery follows the QoS; there is
+    no outcome to report back.
+
+    Attributes:
+        client: the Device.MQTT.Client.{i} path from Profile.{i}.MQTT.Reference (no trailing dot).
+        topic: Profile.{i}.MQTT.PublishTopic.
+        payload: the encoded report (JSON or CSV text, UTF-8).
+        qos: Profile.{i}.MQTT.PublishQoS (0, 1 or 2).
+        retain: Profile.{i}.MQTT.PublishRetain.
+        content_type: the report media type with charset (MQTT 5.0 Content Type property).
+        profile: the BulkData profile instance path.
+    """
+
+    client: str
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+    content_type: str = ""
     profile: str = ""
 
 
@@ -103,4 +156,4 @@ class Observe:
     labels: tuple[tuple[str, str], ...] = field(default=())
 
 
-Action = Send | Schedule | CancelTimer | Disconnect | HttpPost | Observe
+Action = Send | Schedule | CancelTimer | Disconnect | Connect | HttpPost | MqttPublish | Observe

@@ -93,6 +93,7 @@ class Behaviour(Protocol):
     def handle_operate(self, controller_id: str, msg_id: str, operate: Operate, reply_to: str | None,
                        now: float) -> list[Action]: ...
     def on_notify_resp(self, msg_id: str, now: float) -> list[Action]: ...
+    def http_result(self, profile: str, ok: bool, now: float) -> list[Action]: ...
     def fire(self, timer: Timer, now: float) -> list[Action]: ...
     def poll(self, now: float) -> list[Action]: ...
 
@@ -216,6 +217,24 @@ class Agent:
         out = self.behaviour.poll(now) if self.behaviour is not None else []
         return self._after(out, now)
 
+    def http_result(self, profile: str, ok: bool, now: float) -> list[Action]:
+        """The outcome of an ``HttpPost`` bulk-data report (the driver calls it once per HttpPost).
+
+        Args:
+            profile: ``HttpPost.profile`` (e.g. "Device.BulkData.Profile.1").
+            ok: True for a 2xx answer; False for any other status, a connection error or a timeout.
+            now: epoch seconds.
+
+        Returns:
+            On failure with HTTP.RetryEnable: a Schedule of the retry (``Agent.fire`` then re-posts the
+            identical report), while it falls before the next reporting time; otherwise the report is
+            kept per NumberOfRetainedFailedReports and sent with the next one. Plus an Observe
+            ("bulkdata_http", error 0/1).
+        """
+        self.ctx.now = now
+        out = self.behaviour.http_result(profile, ok, now) if self.behaviour is not None else []
+        return self._after(out, now)
+
     def stop(self, now: float, reason: str = "shutdown") -> list[Action]:
         """Orderly shutdown: a DisconnectRecord to every enabled controller (R-MTP.7)."""
         self.ctx.now = now
@@ -296,10 +315,32 @@ class Agent:
         if cfg.require_known_controller:
             row = ctx.controller_for(sender)
             if row is None:
-                return _drop("unknown_controller")
+                if not cfg.accept_unknown_controllers or (reply_to is None and cfg.require_reply_path):
+                    return _drop("unknown_controller")
+                return None if self._adopt(sender) else _drop("unknown_controller")
             if reply_to is None and cfg.require_reply_path and not self._has_mtp(row.instance):
                 return _drop("no_reply_path")
         return None
+
+    def _adopt(self, sender: str) -> bool:
+        """Add a Controller row for an unknown sender, AssignedRole = ControllerTrust.UntrustedRole (9.4).
+
+        TP-469 2.9. Only with ``AgentConfig.accept_unknown_controllers``. The row is enabled, has no MTP
+        (answers go back on the request's reply-to) and gets exactly the UntrustedRole; without an
+        UntrustedRole (or when the table is full) the Record is dropped as obuspa does, since a row
+        without a role would mean full access.
+        """
+        ctx = self.ctx
+        role = ctx.value("Device.LocalAgent.ControllerTrust.UntrustedRole") or ""
+        if not role:
+            return False
+        try:
+            ctx.datamodel.add("Device.LocalAgent.Controller.",
+                              {"EndpointID": sender, "Enable": "true", "AssignedRole": role}, now=ctx.now)
+        except UspError:
+            return False
+        ctx.invalidate_controllers()
+        return True
 
     def _get(self, get: GetRecord, reply_to: str | None, now: float) -> list[Action]:
         """A canonical Get request Record (``parse_get_record``): the checks of ``receive``, then the answer.

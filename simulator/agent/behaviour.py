@@ -16,8 +16,24 @@ import random
 from typing import TYPE_CHECKING, Any, cast
 
 from simulator.agent import commands as _commands  # noqa: F401  (fills operate.REGISTRY)
-from simulator.agent.actions import Action, CancelTimer, Disconnect, HttpPost, Observe, Schedule, Timer
-from simulator.agent.bulkdata import BULKDATA_TIMER, build_report, enabled_profiles, next_report_time
+from simulator.agent.actions import (
+    Action,
+    CancelTimer,
+    Connect,
+    Disconnect,
+    MqttPublish,
+    Observe,
+    Schedule,
+    Timer,
+)
+from simulator.agent.bulkdata import (
+    BULKDATA_RETRY_TIMER,
+    BULKDATA_TIMER,
+    HttpDelivery,
+    build_report,
+    enabled_profiles,
+    next_report_time,
+)
 from simulator.agent.commands.rows import delete_row, read, table_node
 from simulator.agent.events import (
     BOOT_EVENT,
@@ -57,6 +73,8 @@ from simulator.usp.requests import (
 from simulator.usp.responses import ErrorMessage, OperateResp, OperationResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from simulator.agent.context import AgentContext, ControllerRef
 
 __all__ = ["AgentBehaviour"]
@@ -68,6 +86,8 @@ ONBOARD_TIMER = "onboard"
 _SUB_PREFIX = "Device.LocalAgent.Subscription."
 _CTRL_PREFIX = "Device.LocalAgent.Controller."
 _CANCEL = "Device.LocalAgent.Request.{i}.Cancel()"
+_PROFILE_PREFIX = "Device.BulkData.Profile."
+TRANSFER_COMPLETE = "Device.LocalAgent.TransferComplete!"
 _NOTIF = {ChangeKind.VALUE: "ValueChange", ChangeKind.CREATE: "ObjectCreation",
           ChangeKind.DELETE: "ObjectDeletion"}
 
@@ -125,6 +145,10 @@ class AgentBehaviour:
         self._reboot: tuple[BootCause, bool] | None = None
         self._configured: dict[int, float] = {}
         """Subscription instance -> last time its TriggerConfigSettings were applied."""
+        self._http: HttpDelivery | None = None
+        """HTTP bulk-data retries and retained reports (created with the first HTTP report)."""
+        self._connecting: set[str] = set()
+        """Controllers a ``Connect`` was asked for since the last start (TP-469 9.9)."""
 
     # -- subscriptions -------------------------------------------------------------------------------------
     @property
@@ -161,11 +185,13 @@ class AgentBehaviour:
             multiplier=int(read(self.ctx, ref.path + "USPNotifRetryIntervalMultiplier", "2000") or 2000))
 
     def _dispatch(self, notif_type: str, path: str, notification: Notification, now: float,  # noqa: PLR0917
-                  only: ControllerRef | None = None, disabling: str | None = None) -> list[Action]:
+                  only: ControllerRef | None = None, disabling: str | None = None,
+                  accept: Callable[[ControllerRef], bool] | None = None) -> list[Action]:
         """Trigger the matching subscriptions: Notify and/or apply TriggerConfigSettings (TriggerAction).
 
         ``disabling`` is the path of a Controller row whose Enable has just gone false: its subscriptions
-        still get this one notification, its last message (usp-protocol.md 5.3).
+        still get this one notification, its last message (usp-protocol.md 5.3). ``accept`` is a
+        per-Controller filter (TransferCompletePolicy); a refused Controller gets no Notify.
         """
         out: list[Action] = []
         configure: list[tuple[Subscription, ControllerRef]] = []
@@ -180,6 +206,10 @@ class AgentBehaviour:
             if sub.configures:
                 configure.append((sub, ref))
             if not sub.notifies:
+                continue
+            if accept is not None and not accept(ref):
+                out.append(Observe("notify_dropped", f"Notify:{notification_kind(notification)}",
+                                   labels=(("reason", "policy"),)))
                 continue
             if not self._may_notify(ref, notif_type, path):
                 out.append(Observe("notify_dropped", f"Notify:{notification_kind(notification)}",
@@ -214,7 +244,23 @@ class AgentBehaviour:
 
     def _event(self, obj_path: str, name: str, params: dict[str, str], now: float) -> list[Action]:
         # On the wire event_name keeps its "!" (TR-369 Notify.Event, obuspa: "Boot!", "Push!").
-        return self._dispatch("Event", f"{obj_path}{name}!", Event(obj_path, f"{name}!", params), now)
+        path = f"{obj_path}{name}!"
+        accept = self._transfer_policy(params) if path == TRANSFER_COMPLETE else None
+        return self._dispatch("Event", path, Event(obj_path, f"{name}!", params), now, accept=accept)
+
+    def _transfer_policy(self, params: dict[str, str]) -> Callable[[ControllerRef], bool]:
+        """Controller.{i}.TransferCompletePolicy.ResultTypeFilter (Success | Failure | Both, default Both).
+
+        FaultCode 0 is a success; a Controller whose filter names the other outcome gets no
+        TransferComplete! (usp-protocol.md 5.7).
+        """
+        outcome = "Success" if params.get("FaultCode", "0") in ("0", "") else "Failure"
+
+        def accept(ref: ControllerRef) -> bool:
+            wanted = read(self.ctx, ref.path + "TransferCompletePolicy.ResultTypeFilter", "Both") or "Both"
+            return wanted in ("Both", outcome)
+
+        return accept
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def on_start(self, now: float) -> list[Action]:
@@ -304,8 +350,47 @@ class AgentBehaviour:
             elif path.startswith("Device.BulkData."):
                 out += [CancelTimer(Timer(BULKDATA_TIMER, (n,))) for n in self._bulk]
                 self._bulk.clear()
+                out += self._bulk_change(change)
         if any(c.path.startswith((_SUB_PREFIX, "Device.BulkData.")) for c in changes):
             out += self._timers(now)
+        out += self._new_controllers(changes)
+        return out
+
+    def _bulk_change(self, change: Change) -> list[Action]:
+        """A deleted profile forgets its HTTP state; a new EncodingType drops retained reports (10)."""
+        http = self._http
+        path = change.path
+        if http is None or not path.startswith(_PROFILE_PREFIX):
+            return []
+        number, _, rest = path[len(_PROFILE_PREFIX):].partition(".")
+        if not number.isdigit():
+            return []
+        if change.kind is ChangeKind.DELETE and rest == "":
+            return http.forget(int(number))
+        if rest == "EncodingType":
+            http.retained.pop(int(number), None)
+        return []
+
+    def _new_controllers(self, changes: list[Change]) -> list[Action]:
+        """``Connect`` for Controller rows that became usable while running (TP-469 9.9, see actions.py).
+
+        Usable: Enable=true, an EndpointID and an enabled MTP row; not yet connected since the start.
+        """
+        numbers = {int(n) for c in changes if c.path.startswith(_CTRL_PREFIX)
+                   and (c.kind is ChangeKind.CREATE or c.path.endswith((".Enable", ".EndpointID")))
+                   and (n := c.path[len(_CTRL_PREFIX):].partition(".")[0]).isdigit()}
+        out: list[Action] = []
+        for ref in self.ctx.controllers() if numbers else ():
+            eid = ref.endpoint_id
+            if (ref.instance not in numbers or eid in self._boot_sent or eid in self._connecting
+                    or read(self.ctx, ref.path + "Enable") != "true"):
+                continue
+            mtps = table_node(self.ctx, "Device.LocalAgent.Controller.{i}.MTP.{i}.")
+            if mtps is None or not any(read(self.ctx, f"{ref.path}MTP.{m}.Enable") == "true"
+                                       for m in self.ctx.store.instances(mtps, (ref.instance,))):
+                continue
+            self._connecting.add(eid)
+            out.append(Connect(eid))
         return out
 
     def _notify_change(self, change: Change, now: float) -> list[Action]:
@@ -408,6 +493,15 @@ class AgentBehaviour:
         out += [CancelTimer(Timer(PERIODIC_TIMER, (n,))) for n in self._periodic]
         out += [CancelTimer(Timer(BULKDATA_TIMER, (n,))) for n in self._bulk]
         out += [CancelTimer(Timer(TTL_TIMER, (n,))) for n in self._ttl]
+        if self._http is not None:
+            http = self._http
+            for number in list(http.inflight):
+                out += http.forget(number, keep_retained=True)
+            for number in list(http.retained):
+                persist = read(ctx, f"{_PROFILE_PREFIX}{number}.HTTP.PersistAcrossReboot") == "true"
+                if factory or not persist:
+                    http.retained.pop(number)
+        self._connecting.clear()
         if self._polling:
             out.append(CancelTimer(Timer(POLL_TIMER)))
         self._periodic.clear()
@@ -453,12 +547,18 @@ class AgentBehaviour:
         self._after.append(Disconnect(reason, after))
 
     def send_onboard(self, controller: int, now: float) -> None:
-        """OnBoardRequest to Controller.{controller}: subscription_id "", send_resp=true, never expires."""
+        """OnBoardRequest to Controller.{controller}: subscription_id "", send_resp=true, never expires.
+
+        It goes out at once, except to a Controller added while running whose MTP is not up yet (a
+        ``Connect`` is pending): like obuspa's MTP queue, it is held until ``on_mtp_up`` (TP-469 9.9).
+        """
         ref = next((r for r in self.ctx.controllers() if r.instance == controller), None)
         if ref is None:
             return
+        eid = ref.endpoint_id
+        force = eid in self._boot_sent or eid not in self._connecting
         self._after += self.notifier.notify(
-            ref.endpoint_id, "", True, onboard_request(self.ctx), now, force=True,
+            eid, "", True, onboard_request(self.ctx), now, force=force,
             min_wait=float(read(self.ctx, ref.path + "USPNotifRetryMinimumWaitInterval", "5") or 5),
             multiplier=int(read(self.ctx, ref.path + "USPNotifRetryIntervalMultiplier", "2000") or 2000))
 
@@ -470,9 +570,23 @@ class AgentBehaviour:
         report = build_report(self.ctx, number, now)
         if report.protocol == "HTTP":
             if not report.url:
-                return []
-            return [HttpPost(report.url, report.body.encode(), report.headers, report.profile)]
+                return [Observe("bulkdata_dropped", "HTTP", labels=(("reason", "no-url"),))]
+            if self._http is None:
+                self._http = HttpDelivery()
+            return self._http.post(self.ctx, number, report)
+        if report.protocol == "MQTT":
+            if not report.topic or not report.mqtt_client:
+                return [Observe("bulkdata_dropped", "MQTT", labels=(("reason", "no-topic"),))]
+            return [MqttPublish(report.mqtt_client, report.topic, report.body.encode(), report.qos,
+                                report.retain, report.content_type, report.profile)]
         return self._event(report.profile + ".", "Push", {"Data": report.body}, now)
+
+    def http_result(self, profile: str, ok: bool, now: float) -> list[Action]:
+        """The driver's outcome of an ``HttpPost``: retry (HTTP.RetryEnable) or retain on failure (10)."""
+        number = profile.rstrip(".").rpartition(".")[2]
+        if self._http is None or not number.isdigit():
+            return []
+        return self._http.result(self.ctx, int(number), ok, now, self.rng)
 
     # -- responses, timers, polling --------------------------------------------------------------------------
     def on_notify_resp(self, msg_id: str, now: float) -> list[Action]:
@@ -511,6 +625,8 @@ class AgentBehaviour:
             self._bulk.pop(number, None)
             if number in enabled_profiles(self.ctx):
                 out = self._report(number, now) + self._timers(now)
+        elif kind == BULKDATA_RETRY_TIMER:
+            out = self._http.retry(int(key[0]), now) if self._http is not None else []
         elif kind == POLL_TIMER:
             self._polling = False
             out = self.poll(now)

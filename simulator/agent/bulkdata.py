@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -17,18 +18,23 @@ from urllib.parse import quote
 
 import orjson
 
+from simulator.agent.actions import Action, CancelTimer, HttpPost, Observe, Schedule, Timer
 from simulator.agent.commands.rows import read, table_node
 from simulator.agent.context import iso8601
 from simulator.datamodel.types import UNKNOWN_TIME, parse_datetime
 from simulator.usp.errors import UspError
+from simulator.usp.retry import retry_delay
 
 if TYPE_CHECKING:
     from simulator.agent.context import AgentContext
 
-__all__ = ["BULKDATA_TIMER", "Report", "build_report", "collect", "enabled_profiles", "next_report_time"]
+__all__ = ["BULKDATA_RETRY_TIMER", "BULKDATA_TIMER", "HttpDelivery", "Report", "build_report", "collect",
+           "enabled_profiles", "merge_reports", "next_report_time"]
 
 BULKDATA_TIMER = "bulkdata"
 """Timer kind of periodic reports; key ``(profile number,)``."""
+BULKDATA_RETRY_TIMER = "bulkdata-retry"
+"""Timer kind of HTTP report retries (HTTP.RetryEnable); key ``(profile number,)``."""
 PROFILE_TABLE = "Device.BulkData.Profile.{i}."
 _NUMERIC = {"int", "long", "unsignedInt", "unsignedLong"}
 
@@ -43,6 +49,14 @@ class Report:
         body: the encoded report (Push! Data, or the HTTP body).
         url: HTTP URL with the mandatory query parameters (R-BULK.1), else "".
         headers: HTTP headers, else ().
+        content_type: the media type with charset (HTTP Content-Type, MQTT 5.0 Content Type).
+        encoding: JSON | CSV (how retained reports are merged, see ``merge_reports``).
+        row_separator: the CSV RowSeparator ("" for JSON).
+        method: HTTP.Method (POST | PUT).
+        mqtt_client: MQTT.Reference (Device.MQTT.Client.{i}), MQTT transport only.
+        topic: MQTT.PublishTopic, MQTT transport only.
+        qos: MQTT.PublishQoS.
+        retain: MQTT.PublishRetain.
     """
 
     profile: str
@@ -50,6 +64,14 @@ class Report:
     body: str
     url: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = ""
+    encoding: str = "JSON"
+    row_separator: str = ""
+    method: str = "POST"
+    mqtt_client: str = ""
+    topic: str = ""
+    qos: int = 0
+    retain: bool = False
 
 
 def enabled_profiles(ctx: AgentContext) -> list[int]:
@@ -187,25 +209,56 @@ def encode_csv(rows: list[tuple[str, str, str]], report_format: str, timestamp: 
     return row_sep.join(sep.join(_csv_field(f, sep, quote_char) for f in line) for line in lines) + row_sep
 
 
+def merge_reports(parts: list[str], encoding: str, row_separator: str = "\r\n") -> str:
+    """One report body holding several reports, oldest first (retained failed reports, usp-protocol.md 10).
+
+    JSON: the ``Report`` arrays are concatenated. CSV: the first report's header line, then the data
+    rows of every report (the header is not repeated).
+    """
+    if len(parts) == 1:
+        return parts[0]
+    if encoding != "CSV":
+        reports: list[Any] = []
+        for part in parts:
+            try:
+                reports += orjson.loads(part).get("Report", [])
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+        return orjson.dumps({"Report": reports}).decode()
+    sep = row_separator or "\r\n"
+    header, _, first_rows = parts[0].partition(sep)
+    rows = [first_rows] + [part.partition(sep)[2] for part in parts[1:]]
+    return header + sep + "".join(rows)
+
+
 def build_report(ctx: AgentContext, number: int, now: float) -> Report:
     """Collect and encode one report of Profile.{number} for its Protocol and EncodingType."""
     base = f"Device.BulkData.Profile.{number}."
     rows = collect(ctx, number, now)
     encoding = read(ctx, base + "EncodingType", "JSON")
+    row_sep = ""
     if encoding == "CSV":
         fmt = read(ctx, base + "CSVEncoding.ReportFormat", "ParameterPerColumn")
+        row_sep = read(ctx, base + "CSVEncoding.RowSeparator", "\r\n") or "\r\n"
         body = encode_csv(rows, fmt, read(ctx, base + "CSVEncoding.RowTimestamp", "Unix-Epoch"), now,
-                          read(ctx, base + "CSVEncoding.FieldSeparator", ",") or ",",
-                          read(ctx, base + "CSVEncoding.RowSeparator", "\r\n") or "\r\n",
+                          read(ctx, base + "CSVEncoding.FieldSeparator", ",") or ",", row_sep,
                           read(ctx, base + "CSVEncoding.EscapeCharacter", '"') or '"')
         content_type = "text/csv; charset=UTF-8; header=present"
     else:
+        encoding = "JSON"
         fmt = read(ctx, base + "JSONEncoding.ReportFormat", "ObjectHierarchy")
         body = encode_json(rows, fmt, read(ctx, base + "JSONEncoding.ReportTimestamp", "Unix-Epoch"), now)
         content_type = "application/json; charset=UTF-8"
     protocol = read(ctx, base + "Protocol", "USPEventNotif")
+    if protocol == "MQTT":
+        qos = read(ctx, base + "MQTT.PublishQoS", "0")
+        return Report(base.rstrip("."), protocol, body, content_type=content_type, encoding=encoding,
+                      row_separator=row_sep, mqtt_client=read(ctx, base + "MQTT.Reference").rstrip("."),
+                      topic=read(ctx, base + "MQTT.PublishTopic"), qos=int(qos) if qos.isdigit() else 0,
+                      retain=read(ctx, base + "MQTT.PublishRetain") == "true")
     if protocol != "HTTP":
-        return Report(base.rstrip("."), protocol, body)
+        return Report(base.rstrip("."), protocol, body, content_type=content_type, encoding=encoding,
+                      row_separator=row_sep)
     url = read(ctx, base + "HTTP.URL")
     query = "&".join(f"{k}={quote(v, safe='')}" for k, v in (
         ("oui", read(ctx, "Device.DeviceInfo.ManufacturerOUI")),
@@ -215,4 +268,109 @@ def build_report(ctx: AgentContext, number: int, now: float) -> Report:
     headers = [("Content-Type", content_type), ("BBF-Report-Format", f'"{fmt}"')]
     if read(ctx, base + "HTTP.UseDateHeader", "true") == "true":
         headers.append(("Date", formatdate(now, usegmt=True)))
-    return Report(base.rstrip("."), protocol, body, url, tuple(headers))
+    return Report(base.rstrip("."), protocol, body, url, tuple(headers), content_type, encoding, row_sep,
+                  read(ctx, base + "HTTP.Method", "POST") or "POST")
+
+
+# -- HTTP delivery: retries and retained failed reports (usp-protocol.md 10, TP-469 10.7) ----------------
+# Strategy: per profile at most one report is in flight: the HttpPost last emitted, made of one or more
+# single reports (retained failed ones first, then the new one). The driver's verdict
+# (``Agent.http_result``) clears it on success; on failure, with HTTP.RetryEnable, the identical body is
+# re-posted after RW(RetryMinimumWaitInterval, RetryIntervalMultiplier) as long as that falls before the
+# next reporting time; otherwise its reports become "retained", up to NumberOfRetainedFailedReports
+# (-1 = as many as possible, capped at MAX_RETAINED), and ride along with the next report. A report the
+# driver never gave a verdict on counts as delivered (fire-and-forget drivers keep working).
+
+MAX_RETAINED = 64
+"""Cap of NumberOfRetainedFailedReports = -1 ("as many as possible")."""
+
+
+@dataclass(slots=True)
+class _InFlight:
+    parts: list[str]
+    report: Report
+    body: bytes
+    failed: bool = False
+    attempt: int = 0
+
+
+class HttpDelivery:
+    """The HTTP bulk-data delivery state of one agent (created on the first HTTP report)."""
+
+    __slots__ = ("inflight", "retained")
+
+    def __init__(self) -> None:
+        self.inflight: dict[int, _InFlight] = {}
+        self.retained: dict[int, list[str]] = {}
+
+    def post(self, ctx: AgentContext, number: int, report: Report) -> list[Action]:
+        """Emit the HttpPost of a new report of Profile.{number}, retained failed reports first."""
+        out: list[Action] = []
+        previous = self.inflight.pop(number, None)
+        if previous is not None and previous.failed:
+            out.append(CancelTimer(Timer(BULKDATA_RETRY_TIMER, (number,))))
+            self._retain(ctx, number, previous.parts)
+        parts = [*self.retained.pop(number, []), report.body]
+        body = merge_reports(parts, report.encoding, report.row_separator).encode()
+        self.inflight[number] = _InFlight(parts, report, body)
+        out.append(HttpPost(report.url, body, report.headers, report.profile, report.method))
+        return out
+
+    def result(self, ctx: AgentContext, number: int, ok: bool, now: float,
+               rng: random.Random) -> list[Action]:
+        """The driver's verdict on the in-flight report: done, retry later, or retain."""
+        flight = self.inflight.get(number)
+        if flight is None or flight.failed:
+            return []
+        if ok:
+            del self.inflight[number]
+            return [Observe("bulkdata_http", "HTTP", float(flight.attempt), 0)]
+        out: list[Action] = [Observe("bulkdata_http", "HTTP", float(flight.attempt), 1)]
+        base = f"Device.BulkData.Profile.{number}.HTTP."
+        if read(ctx, base + "RetryEnable") == "true":
+            m = read(ctx, base + "RetryMinimumWaitInterval", "5")
+            k = read(ctx, base + "RetryIntervalMultiplier", "2000")
+            delay = retry_delay(flight.attempt + 1, float(m) if m.isdigit() and int(m) else 5.0,
+                                max(int(k), 1000) if k.isdigit() else 2000, rng)
+            next_report = next_report_time(ctx, number, now)
+            if next_report is None or now + delay < next_report:
+                flight.failed = True
+                flight.attempt += 1
+                out.append(Schedule(now + delay, Timer(BULKDATA_RETRY_TIMER, (number,))))
+                return out
+        del self.inflight[number]
+        self._retain(ctx, number, flight.parts)
+        return out
+
+    def retry(self, number: int, now: float) -> list[Action]:
+        """The retry timer fired: post the identical report again (fresh Date header)."""
+        flight = self.inflight.get(number)
+        if flight is None or not flight.failed:
+            return []
+        flight.failed = False
+        report = flight.report
+        headers = tuple((k, formatdate(now, usegmt=True) if k == "Date" else v) for k, v in report.headers)
+        return [HttpPost(report.url, flight.body, headers, report.profile, report.method),
+                Observe("bulkdata_retry", "HTTP", float(flight.attempt))]
+
+    def forget(self, number: int, *, keep_retained: bool = False) -> list[Action]:
+        """Drop the profile's in-flight report (and its retained ones unless ``keep_retained``)."""
+        flight = self.inflight.pop(number, None)
+        if not keep_retained:
+            self.retained.pop(number, None)
+        if flight is None or not flight.failed:
+            return []
+        return [CancelTimer(Timer(BULKDATA_RETRY_TIMER, (number,)))]
+
+    def _retain(self, ctx: AgentContext, number: int, parts: list[str]) -> None:
+        limit_text = read(ctx, f"Device.BulkData.Profile.{number}.NumberOfRetainedFailedReports", "0")
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            limit = 0
+        limit = MAX_RETAINED if limit < 0 else min(limit, MAX_RETAINED)
+        kept = self.retained.get(number, []) + parts
+        if limit == 0:
+            self.retained.pop(number, None)
+        else:
+            self.retained[number] = kept[-limit:]

@@ -46,6 +46,10 @@ class AgentConfig:
             Device.LocalAgent.Controller.{i}.EndpointID (usp-protocol.md 1.4 step 2).
         require_reply_path: [obuspa] drop Records that have neither an MTP reply_to nor a
             controller MTP row to answer on (agent-initiated fallback).
+        accept_unknown_controllers: TP-469 2.9 / usp-protocol.md 9.4: a Record from an unknown
+            EndpointID (with a reply-to) adds an enabled Controller row whose AssignedRole is
+            ControllerTrust.UntrustedRole, and is then answered with that role's permissions.
+            Default False: obuspa drops such Records (pipeline step 3).
         empty_body_error: error code answered when the Msg body oneof is empty or does not match
             the header msg_type (R-MSG.10). obuspa answers 7001; the digest recommends the same.
         strict: re-raise unexpected exceptions from ``Agent.receive`` (tests set it to catch bugs).
@@ -60,6 +64,7 @@ class AgentConfig:
     max_instance_depth: int = 6
     require_known_controller: bool = True
     require_reply_path: bool = True
+    accept_unknown_controllers: bool = False
     empty_body_error: int = 7001
     strict: bool = False
 

@@ -5,109 +5,19 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
-from simulator.datamodel.errors import SimulatorError
+from simulator.datamodel.bbfxml import BbfImportError, Element, parse_tree
 from simulator.datamodel.types import BASE_TYPES, NAMED_TYPES, make_type
 from simulator.usp.errors import UspError
 
 __all__ = ["BbfImportError", "import_bbf_xml", "main_import", "write_yaml"]
 
-#: Subtrees the importer never needs; skipping them keeps the in-memory tree small and the import fast.
-_SKIPPED = frozenset({"description", "bibliography", "profile", "template", "annotation"})
 #: Order of preference when a syntax carries several ``<default type=...>`` children.
 _DEFAULT_PREFERENCE = ("object", "factory", "parameter", "implementation")
 _PARAM_ACCESS = frozenset({"readOnly", "readWrite", "writeOnceReadOnly"})
-
-
-class BbfImportError(SimulatorError):
-    """A BBF XML file could not be read or does not follow the cwmp-datamodel schema.
-
-    Attributes:
-        path: The XML file.
-        line: The 1-based line of the offending element, or 0 when unknown.
-    """
-
-    def __init__(self, path: str | Path, line: int, message: str) -> None:
-        self.path = str(path)
-        self.line = line
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
-
-
-@dataclass(slots=True)
-class _Element:
-    """A parsed XML element: local tag name, attributes (local names), start line and children."""
-
-    tag: str
-    attrib: dict[str, str]
-    line: int
-    children: list[_Element] = field(default_factory=list)
-
-    def find(self, tag: str) -> _Element | None:
-        """Return the first child with ``tag``, or None."""
-        return next(self.findall(tag), None)
-
-    def findall(self, tag: str) -> Iterator[_Element]:
-        """Yield every child with ``tag`` that is not marked ``status="deleted"``."""
-        return (c for c in self.children if c.tag == tag and c.attrib.get("status") != "deleted")
-
-
-def _local(name: str) -> str:
-    """Strip a namespace prefix (``dm:document`` -> ``document``)."""
-    return name.rpartition(":")[2]
-
-
-def _parse_tree(path: Path) -> _Element:
-    """Parse ``path`` with expat into an :class:`_Element` tree, refusing DTDs and entities (no XXE).
-
-    Raises:
-        BbfImportError: The file is unreadable, malformed or declares a DTD or entity.
-    """
-    parser = expat.ParserCreate()
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    stack: list[_Element] = []
-    roots: list[_Element] = []
-    skip_depth = 0
-
-    def refuse(*_args: object) -> None:
-        raise BbfImportError(path, parser.CurrentLineNumber, "DTDs and entity declarations are not allowed")
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal skip_depth
-        tag = _local(name)
-        if skip_depth or tag in _SKIPPED:
-            skip_depth += 1
-            return
-        element = _Element(tag, {_local(k): v for k, v in attrs.items()}, parser.CurrentLineNumber)
-        (stack[-1].children if stack else roots).append(element)
-        stack.append(element)
-
-    def end(_name: str) -> None:
-        nonlocal skip_depth
-        if skip_depth:
-            skip_depth -= 1
-        else:
-            stack.pop()
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        with path.open("rb") as stream:
-            parser.ParseFile(stream)
-    except OSError as exc:
-        raise BbfImportError(path, 0, f"cannot read the file: {exc.strerror or exc}") from exc
-    except expat.ExpatError as exc:
-        raise BbfImportError(path, exc.lineno, f"malformed XML: {expat.ErrorString(exc.code)}") from exc
-    return roots[0]
 
 
 def _parent_path(path: str) -> str:
@@ -125,19 +35,19 @@ def _table_name(path: str) -> str:
 class _Importer:
     """Turns a parsed cwmp-datamodel tree into profile-format Python data (docs/datamodel-format.md)."""
 
-    def __init__(self, path: Path, root: _Element) -> None:
+    def __init__(self, path: Path, root: Element) -> None:
         self.path = path
         self.root = root
-        self.datatypes: dict[str, _Element] = {}
+        self.datatypes: dict[str, Element] = {}
         self.objects: set[str] = set()
         self._resolved: dict[str, dict[str, Any]] = {}
         self._resolving: set[str] = set()
 
-    def error(self, element: _Element, message: str) -> BbfImportError:
+    def error(self, element: Element, message: str) -> BbfImportError:
         """Build an error naming the file and ``element``'s line."""
         return BbfImportError(self.path, element.line, message)
 
-    def _int(self, element: _Element, attr: str) -> int:
+    def _int(self, element: Element, attr: str) -> int:
         value = element.attrib[attr]
         try:
             return int(value)
@@ -148,7 +58,7 @@ class _Importer:
 
     # -- syntax and data types: XML -> facet dict -------------------------------------------
 
-    def _facet(self, facets: dict[str, Any], element: _Element) -> None:
+    def _facet(self, facets: dict[str, Any], element: Element) -> None:
         """Merge one facet element (size, range, enumeration, pattern, units, pathRef...) into ``facets``."""
         tag, attrib = element.tag, element.attrib
         if attrib.get("status") == "deleted":
@@ -177,7 +87,7 @@ class _Importer:
             )
         # enumerationRef, instanceRef and future facets carry nothing the profile format can express.
 
-    def _body(self, element: _Element, inherited: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _body(self, element: Element, inherited: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resolve a ``<syntax>`` or ``<dataType>`` body into a facet dict.
 
         Facets given in ``element`` replace the same kind of facet inherited from a base type (TR-106
@@ -222,7 +132,7 @@ class _Importer:
         facets.update(local)
         return facets
 
-    def datatype(self, name: str, at: _Element) -> dict[str, Any]:
+    def datatype(self, name: str, at: Element) -> dict[str, Any]:
         """Return the facets of the named dataType ``name``, following ``base=`` chains.
 
         Raises:
@@ -246,7 +156,7 @@ class _Importer:
 
     # -- facet dict -> profile-format attributes -------------------------------------------
 
-    def typed(self, owner: _Element, obj_path: str, *, argument: bool = False) -> dict[str, Any]:
+    def typed(self, owner: Element, obj_path: str, *, argument: bool = False) -> dict[str, Any]:
         """Describe the type of a parameter or argument element in profile-format attributes.
 
         Args:
@@ -383,7 +293,7 @@ class _Importer:
             "objects": objects,
         }
 
-    def object(self, element: _Element) -> dict[str, Any]:
+    def object(self, element: Element) -> dict[str, Any]:
         """Describe one ``<object>``: table shape, access, keys, parameters, commands and events."""
         attrib = element.attrib
         name = attrib["name"]
@@ -451,7 +361,7 @@ class _Importer:
         elif given is None and auto in parent_params:
             obj["num_entries"] = None  # the parent has a same-named counter BBF does not link to this table
 
-    def parameter(self, element: _Element, obj_path: str) -> dict[str, Any]:
+    def parameter(self, element: Element, obj_path: str) -> dict[str, Any]:
         """Describe one object ``<parameter>``: access plus its type attributes."""
         name = element.attrib.get("name", "")
         if not name or "." in name:
@@ -464,7 +374,7 @@ class _Importer:
         typed = self.typed(element, obj_path)
         return {"type": typed.pop("type"), **({"access": access} if access != "readOnly" else {}), **typed}
 
-    def command(self, element: _Element, obj_path: str) -> dict[str, Any]:
+    def command(self, element: Element, obj_path: str) -> dict[str, Any]:
         """Describe one ``<command>``: sync/async plus input and output arguments."""
         result: dict[str, Any] = {}
         if element.attrib.get("async") == "true":
@@ -476,7 +386,7 @@ class _Importer:
                 result[direction] = args
         return result
 
-    def arguments(self, container: _Element, obj_path: str) -> dict[str, Any]:
+    def arguments(self, container: Element, obj_path: str) -> dict[str, Any]:
         """Flatten the argument parameters and argument objects of an input, output or event element.
 
         Argument objects are siblings that carry their full relative path (``Nodes.``,
@@ -566,7 +476,7 @@ def import_bbf_xml(path: str | Path) -> dict[str, Any]:
             file, the element's line and what was expected.
     """
     xml_path = Path(path)
-    return _Importer(xml_path, _parse_tree(xml_path)).run()
+    return _Importer(xml_path, parse_tree(xml_path)).run()
 
 
 def write_yaml(doc: dict[str, Any], out_path: str | Path) -> None:

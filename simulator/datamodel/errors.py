@@ -4,7 +4,8 @@ Hierarchy::
 
     Exception
     └── SimulatorError          root for config / schema / transport faults (not USP protocol faults)
-        └── SchemaError         a profile (datamodels/*.yaml) is invalid; names file, line, key path
+        └── SourceError         a fault at a line of an input file; names file, line, key path
+            └── SchemaError     a profile (datamodels/*.yaml) is invalid
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ class SimulatorError(Exception):
     """Root of every simulator fault that is not a USP protocol fault."""
 
 
-class SchemaError(SimulatorError):
+class SourceError(SimulatorError):
+    """A fault at a line of an input file (profile or scenario): ``file:line: key_path: reason``."""
+
+    def __init__(self, file: str, line: int, key_path: str, reason: str) -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {key_path}: {reason}" if key_path else f"{where}: {reason}")
+        self.file = file
+        self.line = line
+        self.key_path = key_path
+        self.reason = reason
+
+
+class SchemaError(SourceError):
     """A data-model profile cannot be loaded.
 
     Attributes:
@@ -24,10 +37,3 @@ class SchemaError(SimulatorError):
         reason: what is wrong and what was expected.
     """
 
-    def __init__(self, file: str, line: int, key_path: str, reason: str) -> None:
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {key_path}: {reason}" if key_path else f"{where}: {reason}")
-        self.file = file
-        self.line = line
-        self.key_path = key_path
-        self.reason = reason

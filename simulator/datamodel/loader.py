@@ -23,8 +23,9 @@ from simulator.datamodel.schema import (
     ParamNode,
     Schema,
 )
-from simulator.datamodel.source import FileStamp, LDict, merged_document, short_form, stamp
+from simulator.datamodel.source import FileStamp, merged_document, short_form, stamp
 from simulator.datamodel.types import TypeSpec, make_type
+from simulator.datamodel.yamlreader import LDict
 from simulator.usp.errors import UspError
 
 DEFAULT_URI = "urn:broadband-forum-org:tr-181-2-16-0"

@@ -1,9 +1,9 @@
 """Profile YAML reading with line numbers, plus ``extends`` / ``remove`` overlay merging.
 
-Mappings come back as ``LDict`` (a dict remembering each key's line and the file). Only the safe
-loaders are used: PyYAML's libyaml-backed ``CSafeLoader`` when PyYAML was built with it (about 10x
-faster on the 5,000-parameter BBF import), else the pure-Python ``SafeLoader``. Both keep node start
-marks, so errors still name the line.
+Mappings come back as ``LDict`` (see ``yamlreader``). Only the safe loaders are used: PyYAML's
+libyaml-backed ``CSafeLoader`` when PyYAML was built with it (about 10x faster on the 5,000-parameter
+BBF import), else the pure-Python ``SafeLoader``. Both keep node start marks, so errors still name the
+line.
 """
 
 from __future__ import annotations
@@ -15,64 +15,21 @@ from typing import Any
 import yaml
 
 from simulator.datamodel.errors import SchemaError
+from simulator.datamodel.yamlreader import LDict, LineLoader, read_yaml_file
 
 TOP_KEYS = frozenset({"format", "name", "uri", "extends", "remove", "objects", "instances"})
 _MERGE_REPLACE = ("access", "keys", "num_entries", "max_entries")
 _MEMBERS = ("params", "commands", "events")
 
 
-class LDict(dict[Any, Any]):
-    """A mapping that remembers the file and the line of itself and of each key."""
-
-    file: str = ""
-    line: int = 0
-    lines: dict[Any, int]
-
-    def line_of(self, key: Any) -> int:
-        """Line of ``key`` (the mapping's own line when unknown)."""
-        return self.lines.get(key, self.line)
-
-
-class _Fast:
-    """Mixin for both loaders: ``file`` per load, and a memoised scalar tag resolver.
-
-    Profiles repeat the same few scalars thousands of times (``type``, ``readWrite``, ``string``...);
-    PyYAML's resolver tries its regular expressions on every one. No path resolvers are registered, so
-    the descend/ascend bookkeeping is skipped too.
-    """
-
-    file = ""
-    _tags: dict[tuple[str, tuple[bool, bool]], str]
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)  # type: ignore[misc]
-        key = (value, implicit)
-        try:
-            return self._tags[key]
-        except AttributeError:
-            self._tags = {}
-        except KeyError:
-            pass
-        tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
-        self._tags[key] = tag
-        return tag
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        pass
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-class _PyLoader(_Fast, yaml.SafeLoader):
+class _PyLoader(LineLoader, yaml.SafeLoader):
     """Pure-Python SafeLoader building LDicts."""
 
 
 _CSafeLoader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 if _CSafeLoader is not None:
 
-    class _CLoader(_Fast, _CSafeLoader):  # type: ignore[misc,valid-type]
+    class _CLoader(LineLoader, _CSafeLoader):  # type: ignore[misc,valid-type]
         """libyaml-backed SafeLoader building LDicts."""
 
     LOADERS: tuple[type[Any], ...] = (_CLoader, _PyLoader)
@@ -80,57 +37,14 @@ else:  # pragma: no cover - PyYAML built without libyaml
     LOADERS = (_PyLoader,)
 """Loader classes, preferred first; ``read_document`` uses ``LOADERS[0]`` unless told otherwise."""
 
-_STR_TAG = "tag:yaml.org,2002:str"
 
-
-def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LDict:
-    loader.flatten_mapping(node)
-    out = LDict()
-    out.file = loader.file
-    out.line = node.start_mark.line + 1
-    out.lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if not isinstance(key, str | int | float | bool) or key is None:
-            raise SchemaError(loader.file, line, "", f"mapping key {key!r} must be a string")
-        if key in out:
-            raise SchemaError(loader.file, line, str(key), "duplicate key")
-        if value_node.tag == _STR_TAG and type(value_node) is yaml.ScalarNode:
-            out[key] = value_node.value  # what construct_yaml_str returns, minus the dispatch
-        else:
-            out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = line
-    return out
-
-
-for _cls in LOADERS:
-    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_document(path: str, loader_class: type[Any] | None = None) -> LDict:
+def read_document(path: str, loader_class: type[LineLoader] | None = None) -> LDict:
     """Parse one profile file (no overlay processing); ``loader_class`` defaults to ``LOADERS[0]``.
 
     Raises:
         SchemaError: unreadable file, YAML syntax error, or a top level that is not a mapping.
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise SchemaError(path, 0, "", f"cannot read profile: {exc.strerror}") from None
-    loader = (loader_class or LOADERS[0])(text)
-    loader.file = path
-    try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        raise SchemaError(path, line, "", f"YAML syntax error: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise SchemaError(path, 0, "", f"YAML error: {exc}") from None
-    finally:
-        loader.dispose()
+    doc = read_yaml_file(path, loader_class or LOADERS[0], "profile")
     if not isinstance(doc, LDict):
         raise SchemaError(path, 1, "", "expected a mapping with format/objects/instances at the top level")
     for key in doc:

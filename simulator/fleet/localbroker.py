@@ -6,16 +6,26 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.transports.broker import EmbeddedBroker
 
-__all__ = ["LocalBroker", "find_mosquitto", "free_port", "local_broker"]
+__all__ = [
+    "LocalBroker",
+    "Mosquitto",
+    "find_mosquitto",
+    "free_port",
+    "local_broker",
+    "mosquitto_conf",
+    "wait_listening",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +51,7 @@ class LocalBroker:
 
 
 def find_mosquitto() -> str | None:
-    """The mosquitto binary from PATH, /usr/sbin or /usr/local/sbin, or None."""
+    """The mosquitto binary from PATH, /usr/sbin or /usr/local/sbin (Debian installs it there), or None."""
     found = shutil.which("mosquitto")
     if found:
         return found
@@ -55,6 +65,140 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def mosquitto_conf(
+    port: int, extra: str = "", *, log_types: Iterable[str] = ("error",), user: str | None = None
+) -> str:
+    """A mosquitto configuration: one 127.0.0.1 listener on ``port``, no persistence, no connection cap.
+
+    Args:
+        port: the listener port.
+        extra: further lines (authentication, TLS...); ``allow_anonymous true`` when empty.
+        log_types: the ``log_type`` lines (logging goes to stderr).
+        user: the user to run as; mosquitto started as root otherwise drops to user "mosquitto".
+    """
+    return (
+        f"listener {port} 127.0.0.1\npersistence false\nlog_dest stderr\n"
+        + "".join(f"log_type {kind}\n" for kind in log_types)
+        + "set_tcp_nodelay true\nmax_connections -1\n"
+        + (f"user {user}\n" if user else "")
+        + (extra or "allow_anonymous true\n")
+    )
+
+
+def _accepting(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, name: str = "mosquitto") -> None:
+    """Block until ``proc`` accepts TCP connections on 127.0.0.1:``port``.
+
+    Raises:
+        RuntimeError: the process exited, or did not listen within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not _accepting(port):
+        if proc.poll() is not None:
+            msg = f"{name} exited with status {proc.returncode}"
+            raise RuntimeError(msg)
+        if time.monotonic() > deadline:
+            msg = f"{name} did not listen on 127.0.0.1:{port} within {timeout:g} s"
+            raise RuntimeError(msg)
+        time.sleep(0.05)
+
+
+class Mosquitto:
+    """One mosquitto process on a fixed 127.0.0.1 port, which may be stopped or killed and started again.
+
+    Attributes:
+        port: the listener port (kept across restarts).
+        conf: the configuration file (written once, in ``workdir``).
+        log: the broker's log file (stdout + stderr, appended across restarts).
+    """
+
+    def __init__(
+        self,
+        binary: str,
+        workdir: Path,
+        port: int,
+        extra_conf: str = "",
+        *,
+        log_types: Iterable[str] = ("error",),
+        user: str | None = None,
+    ) -> None:
+        self.binary = binary
+        self.port = port
+        self.conf = workdir / "mosquitto.conf"
+        self.log = workdir / "mosquitto.log"
+        self.conf.write_text(mosquitto_conf(port, extra_conf, log_types=log_types, user=user))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """The process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for its listener."""
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        return self.proc
+
+    def _failure(self, timeout: float) -> str:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            return f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
+        return f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout:g} s"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the broker and wait until it accepts TCP connections on ``port``.
+
+        Raises:
+            RuntimeError: the process exited or did not listen in time (the message ends with its log).
+        """
+        proc = self.launch()
+        try:
+            wait_listening(self.port, proc, timeout)
+        except RuntimeError:
+            raise RuntimeError(self._failure(timeout)) from None
+
+    async def start_async(self, timeout: float = 10.0) -> None:
+        """``start`` without blocking the event loop.
+
+        Raises:
+            RuntimeError: the process exited or did not listen in time.
+        """
+        proc = self.launch()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await _port_open(self.port):
+            if proc.poll() is not None or loop.time() > deadline:
+                raise RuntimeError(self._failure(timeout))
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no DISCONNECT, no FIN handshake courtesy, every session state lost (persistence false)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        """Terminate (then kill) the process."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 async def _port_open(port: int) -> bool:
@@ -93,33 +237,10 @@ async def local_broker(
             yield LocalBroker("127.0.0.1", broker.port, "embedded", frozenset({4, 5}))
         return
     with tempfile.TemporaryDirectory(prefix="uspsim-mosquitto-") as tmp:
-        port = free_port()
-        conf = Path(tmp) / "mosquitto.conf"
-        conf.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n"
-        )
-        proc = subprocess.Popen(
-            [binary, "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        mosquitto = Mosquitto(binary, Path(tmp), free_port())
         try:
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + startup_timeout
-            while not await _port_open(port):
-                if proc.poll() is not None:
-                    msg = f"mosquitto exited with status {proc.returncode} (config {conf})"
-                    raise RuntimeError(msg)
-                if loop.time() > deadline:
-                    msg = f"mosquitto did not listen on 127.0.0.1:{port} within {startup_timeout:g} s"
-                    raise RuntimeError(msg)
-                await asyncio.sleep(0.05)
-            yield LocalBroker("127.0.0.1", port, "mosquitto", frozenset({4, 5}))
+            await mosquitto.start_async(startup_timeout)
+            yield LocalBroker("127.0.0.1", mosquitto.port, "mosquitto", frozenset({4, 5}))
         finally:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(asyncio.to_thread(proc.wait), 5)
-            except TimeoutError:
-                proc.kill()
+            # stop() waits up to 5 s for the exit: off the event loop
+            await asyncio.to_thread(mosquitto.stop)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-__all__ = ["COUNT_ONLY", "TIMED", "EventHook", "Histogram", "Metrics", "Stats"]
+__all__ = ["COUNT_ONLY", "TIMED", "EventHook", "Histogram", "Metrics", "Stats", "positional_listener"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,25 +33,62 @@ COUNT_ONLY = frozenset({("notify_resp", "NotifyResp")})
 marker carries 0.0; the Notify -> NotifyResp latency comes with kind ``Notify:<type>`` (notifier)."""
 
 
+Listener = Callable[..., Any]
+"""Called with ``name``, ``kind``, ``value``, ``error`` keyword arguments (and optional extras)."""
+
+
+def positional_listener(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a listener that accepts ``(name, kind, value, error)`` positionally.
+
+    ``EventHook.emit`` then calls it without building a keyword dict (the per-request hot path);
+    other listeners still get keyword arguments.
+    """
+    func.positional_listener = True  # type: ignore[attr-defined]
+    return func
+
+
+class _Keywords:
+    """Adapter: a keyword-only listener called from ``EventHook.emit``."""
+
+    __slots__ = ("listener",)
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+
+    def __call__(self, name: str, kind: str, value: float, error: int) -> None:
+        self.listener(name=name, kind=kind, value=value, error=error)
+
+    def __repr__(self) -> str:
+        return repr(self.listener)
+
+
 class EventHook:
     """A list of listeners called with keyword arguments (Locust's ``EventHook``).
 
     A listener that raises is logged with its traceback and does not stop the others.
     """
 
-    __slots__ = ("_listeners",)
+    __slots__ = ("_calls", "_listeners")
 
     def __init__(self) -> None:
-        self._listeners: list[Callable[..., Any]] = []
+        self._listeners: list[Listener] = []
+        self._calls: tuple[Callable[[str, str, float, int], Any], ...] = ()
 
-    def add_listener(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+    def add_listener(self, listener: Listener) -> Listener:
         """Register ``listener``; returns it, so this works as a decorator."""
         self._listeners.append(listener)
+        self._rebind()
         return listener
 
-    def remove_listener(self, listener: Callable[..., Any]) -> None:
+    def remove_listener(self, listener: Listener) -> None:
         """Unregister ``listener`` (ValueError if it was not registered)."""
         self._listeners.remove(listener)
+        self._rebind()
+
+    def _rebind(self) -> None:
+        self._calls = tuple(
+            f if getattr(f, "positional_listener", False) else _Keywords(f) for f in self._listeners
+        )
 
     def fire(self, **kwargs: Any) -> None:
         """Call every listener with ``kwargs``."""
@@ -60,6 +97,14 @@ class EventHook:
                 listener(**kwargs)
             except Exception:
                 logger.exception("event listener %r failed", listener)
+
+    def emit(self, name: str, kind: str, value: float, error: int) -> None:
+        """``fire(name=name, kind=kind, value=value, error=error)`` without the keyword dict (hot path)."""
+        for call in self._calls:
+            try:
+                call(name, kind, value, error)
+            except Exception:
+                logger.exception("event listener %r failed", call)
 
     @contextmanager
     def measure(self, name: str, kind: str) -> Iterator[None]:
@@ -193,6 +238,10 @@ class Histogram:
         return h
 
 
+_REQUEST_KEYS: dict[str, tuple[str, str]] = {}
+"""``("request", kind)`` keys, built once per kind (a handful of USP message types) for every Stats."""
+
+
 @dataclass
 class Stats:
     """Counters and histograms keyed by low-cardinality (name, kind) pairs."""
@@ -201,8 +250,22 @@ class Stats:
     errors: dict[tuple[str, str], int] = field(default_factory=dict)
     histograms: dict[tuple[str, str], Histogram] = field(default_factory=dict)
 
+    @positional_listener
     def record(self, name: str, kind: str = "", value: float = 1.0, error: int = 0, **_: Any) -> None:
         """EventHook listener: count the observation; durations also go to a histogram."""
+        if name == "request":  # hot path: one per answered request, key tuples bound once per kind
+            key = _REQUEST_KEYS.get(kind)
+            if key is None:
+                key = _REQUEST_KEYS[kind] = ("request", kind)
+            counters = self.counters
+            counters[key] = counters.get(key, 0) + 1
+            if error:
+                self.errors[key] = self.errors.get(key, 0) + 1
+            hist = self.histograms.get(key)
+            if hist is None:
+                hist = self.histograms[key] = Histogram()
+            hist.add(value)
+            return
         key = (name, kind)
         if error:
             self.errors[key] = self.errors.get(key, 0) + 1
@@ -287,5 +350,5 @@ class Metrics:
         self.events.add_listener(self.stats.record)
 
     def observe(self, name: str, kind: str = "", value: float = 1.0, error: int = 0) -> None:
-        """Shorthand for ``events.fire``."""
-        self.events.fire(name=name, kind=kind, value=value, error=error)
+        """Shorthand for ``events.emit``."""
+        self.events.emit(name, kind, value, error)

@@ -5,7 +5,8 @@
 # deltas, error deltas, the log-bucket histogram of the interval (sparse, mergeable) and gauges at its
 # end. Memory is bounded by ``max_points``: when the series is full, neighbouring points are merged
 # pairwise (counts add, histograms merge), so a long run keeps its whole span at a coarser step,
-# like an RRD. Works the same on ``--processes`` runs: the parent samples the merged Stats.
+# like an RRD. Works the same on ``--processes`` runs: the parent samples the merged Stats. The probe
+# controller's figures (``--onboard``), when given, go into the same points under ``probe_<name>``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 
 from simulator.fleet.metrics import Histogram, Stats
 
-__all__ = ["Point", "TimeSeries"]
+__all__ = ["PROBE_PREFIX", "Point", "TimeSeries"]
+
+PROBE_PREFIX = "probe_"
+"""Prefix of the probe controller's keys in a point (``probe_response``: round trips by request type)."""
 
 Key = tuple[str, str]
 
@@ -107,33 +111,52 @@ class TimeSeries:
         self._hists: dict[Key, Histogram] = {}
         self._last_t = 0.0
 
-    def sample(self, stats: Stats, t: float, gauges: dict[str, float] | None = None) -> Point:
-        """Append the interval ending at ``t`` (seconds since the start) and return it."""
+    def sample(
+        self, stats: Stats, t: float, gauges: dict[str, float] | None = None, *, probe: Stats | None = None
+    ) -> Point:
+        """Append the interval ending at ``t`` (seconds since the start) and return it.
+
+        Args:
+            stats: the fleet's cumulative figures.
+            t: seconds since the run started.
+            gauges: values at ``t`` (agents by state...).
+            probe: the probe controller's cumulative figures (``--onboard``); its keys are recorded
+                with the prefix ``probe_`` (``("probe_response", "Get")``: round trips).
+        """
         point = Point(t, max(t - self._last_t, 1e-9), gauges=dict(gauges or {}))
-        prev_c, prev_e = self._counters, self._errors
-        for key, v in stats.counters.items():
-            d = v - prev_c.get(key, 0)
-            if d:
-                point.counters[key] = d
-        for key, e in stats.errors.items():
-            d = e - prev_e.get(key, 0)
-            if d:
-                point.errors[key] = d
-        for key, h in stats.histograms.items():
-            before = self._hists.get(key)
-            if before is None:
-                point.histograms[key] = h.copy()
-                self._hists[key] = h.copy()
-            elif h.count != before.count:
-                point.histograms[key] = h.delta(before)
-                self._hists[key] = h.copy()
-        self._counters = dict(stats.counters)
-        self._errors = dict(stats.errors)
+        self._diff(point, stats, "")
+        if probe is not None:
+            self._diff(point, probe, PROBE_PREFIX)
         self._last_t = t
         self.points.append(point)
         if len(self.points) > self.max_points:
             self._halve()
         return point
+
+    def _diff(self, point: Point, stats: Stats, prefix: str) -> None:
+        """Add the change of ``stats`` since the previous sample to ``point`` (keys prefixed)."""
+        prev_c, prev_e, hists = self._counters, self._errors, self._hists
+        for (name, kind), v in stats.counters.items():
+            key = (prefix + name, kind) if prefix else (name, kind)
+            d = v - prev_c.get(key, 0)
+            if d:
+                point.counters[key] = d
+            prev_c[key] = v
+        for (name, kind), e in stats.errors.items():
+            key = (prefix + name, kind) if prefix else (name, kind)
+            d = e - prev_e.get(key, 0)
+            if d:
+                point.errors[key] = d
+            prev_e[key] = e
+        for (name, kind), h in stats.histograms.items():
+            key = (prefix + name, kind) if prefix else (name, kind)
+            before = hists.get(key)
+            if before is None:
+                point.histograms[key] = h.copy()
+                hists[key] = h.copy()
+            elif h.count != before.count:
+                point.histograms[key] = h.delta(before)
+                hists[key] = h.copy()
 
     def _halve(self) -> None:
         merged: list[Point] = []

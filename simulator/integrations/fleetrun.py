@@ -143,8 +143,6 @@ def prepare(args: argparse.Namespace) -> ScenarioConfig:
         scenario = dataclasses.replace(scenario, duration=args.duration)
     if args.processes < 1:
         raise command_line_error(option="--processes", reason="must be >= 1")
-    if getattr(args, "state", None) and args.processes > 1:
-        raise command_line_error(option="--state", reason="needs --processes 1 (one database per process)")
     return _with_tls_options(args, scenario)
 
 
@@ -183,7 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # before any connection (the broker preflight included): each agent holds one socket
     check_fd_limit(-(-scenario.total_agents // args.processes), source=scenario.source)
-    console = Console(highlight=False)
+    # --json: stdout carries the JSON document only; status, progress and live lines go to stderr
+    console = Console(highlight=False, stderr=bool(args.json))
     if args.processes > 1:
         from simulator.integrations.processes import run_processes
 
@@ -194,6 +193,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             status=console.print,
             monitor=monitor,
             start_monitor=lambda: _start_monitor(monitor, console),
+            state_dir=getattr(args, "state", None),
+            state_sync=getattr(args, "state_sync", "full"),
         )
         return _finish(
             console,
@@ -448,11 +449,7 @@ def _finish(
         )
         print(json.dumps(data, indent=2, default=str))
     else:
-        stats_summary(console, stats, probe)
-        for name in ("behaviour", "fault"):  # scenario behaviours and faults (simulator.fleet.behaviours)
-            kinds = ", ".join(f"{k} {int(stats.counters[(name, k)])}" for k in stats.kinds(name))
-            if kinds:
-                console.print(f"{name}s: {kinds}")
+        stats_summary(console, stats, probe)  # behaviours and faults by kind included
         console.print(
             f"scenario {scenario.name}: {connected} connections for {total} agents"
             + (f", {status.connected} connected at stop" if status else "")

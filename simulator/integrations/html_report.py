@@ -2,7 +2,8 @@
 
 Plots, from the run's ``TimeSeries``: connected agents, requests answered per second by USP message
 type, other event rates (connects, reconnects, Notify sent, NotifyResp, errors), agent service time
-percentiles and Notify -> NotifyResp latency percentiles over time; then per-type bar charts and the
+percentiles, Notify -> NotifyResp latency percentiles and (with a probe) its round-trip percentiles
+over time; then per-type bar charts and the
 final tables with p50/p90/p99/p99.9.
 """
 
@@ -186,6 +187,8 @@ def _plots(series: Any, stats: Stats) -> list[str]:
         ("Notify retries", [p.rate("notify_retry") for p in points]),
         ("errors", [p.error_rate() for p in points]),
     ]
+    if any(n == "probe_response" for p in points for (n, _k) in p.counters):
+        events.append(("probe round trips", [p.rate("probe_response") for p in points]))
     plots.append(line_chart("Other events per second", xs, events, "per second"))
     plots.append(
         line_chart(
@@ -203,6 +206,15 @@ def _plots(series: Any, stats: Stats) -> list[str]:
             "ms",
         )
     )
+    if any(n == "probe_response" for p in points for (n, _k) in p.histograms):
+        plots.append(
+            line_chart(
+                "Probe round trip, controller request -> response (all request types)",
+                xs,
+                [(f"p{q:g}", _pct(points, "probe_response", q)) for q in (50, 90, 99)],
+                "ms",
+            )
+        )
     return plots
 
 

@@ -2,8 +2,9 @@
 
 ``RunMonitor`` owns what outlives single events: the latest cumulative ``Stats`` (the fleet's own in
 one process, the merge of the workers' with ``--processes``), the gauges (agents by state), the
-bounded ``TimeSeries`` (one point a second) and the optional ``MetricsServer``. ``live_table``
-renders the last interval as a rich table (TTY), ``plain_line`` as one log line (pipes, CI).
+bounded ``TimeSeries`` (one point a second; probe round trips as ``probe_response``) and the
+optional ``MetricsServer``. ``live_table`` renders the last interval as a rich table (TTY),
+``plain_line`` as one log line (pipes, CI).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class RunMonitor:
         now = time.monotonic()
         if force or now - self.last_sample >= self.interval * 0.95:
             self.last_sample = now
-            return self.series.sample(stats, now - self.started, self.gauges)
+            return self.series.sample(stats, now - self.started, self.gauges, probe=self.probe)
         return None
 
     def exposition(self) -> str:

@@ -40,10 +40,12 @@ from simulator.agent.behaviour import AgentBehaviour
 from simulator.agent.commands.rows import add_row, delete_row, table_node
 from simulator.agent.context import AgentConfig, AgentContext
 from simulator.agent.events import BootCause
+from simulator.agent.faults import FaultPolicy, FaultSpec
 from simulator.agent.operate import CommandOptions
 from simulator.datamodel.editing import DataModel
 from simulator.datamodel.personas import Persona
 from simulator.datamodel.schema import Schema
+from simulator.fleet.behaviours.spec import FaultConfig, parse_faults, stable_seed
 from simulator.fleet.config import (
     PROFILES,
     BrokerConfig,
@@ -87,6 +89,7 @@ _OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("--usp-subscriptions", "USP_SIM_SUBSCRIPTIONS", "auto", "on|off|auto: own Notify subscriptions"),
     ("--usp-periodic-interval", "USP_SIM_PERIODIC_INTERVAL", "0", "Periodic! seconds (0: profile's)"),
     ("--usp-boot-delay", "USP_SIM_BOOT_DELAY", "2", "seconds a rebooting agent stays offline"),
+    ("--usp-faults", "USP_SIM_FAULTS", "", "YAML file with a faults: list (docs/scenario-format.md)"),
 )
 
 
@@ -110,6 +113,7 @@ class AgentOptions:
         subscriptions: agents create ValueChange/ObjectCreation/ObjectDeletion/Event subscriptions.
         periodic_interval: Controller.1.PeriodicNotifInterval override (0: keep the profile's).
         command_options: command durations (boot delay).
+        faults: deliberate faults (simulator.agent.faults) the agents apply to their answers.
     """
 
     scenario: ScenarioConfig
@@ -118,6 +122,31 @@ class AgentOptions:
     subscriptions: bool
     periodic_interval: int
     command_options: CommandOptions
+    faults: tuple[FaultConfig, ...] = ()
+    """Scenario ``faults:`` (``--usp-scenario``) plus ``--usp-faults``; applied by ``FaultPolicy``."""
+
+    def faults_for(self, number: int) -> tuple[FaultSpec, ...]:
+        """The fault specs carried by this process's user ``number`` (0-based, in spawn order).
+
+        Locust has no fleet size known in advance, so an ``agents:`` selection reads per process:
+        ``indexes`` are user numbers, ``count: N`` is the first N users, ``share: f`` selects each user
+        with probability f (drawn from the seed, the fault and the user number).
+        """
+        seed = self.scenario.seed
+        out = []
+        for i, cfg in enumerate(self.faults):
+            sel, salt = cfg.agents, f"fault{i}/{cfg.spec.kind.value}"
+            if sel.indexes:
+                chosen = number in sel.resolve(max(hi for _, hi in sel.indexes), salt, seed)
+            elif sel.count is not None:
+                chosen = number < sel.count
+            elif sel.share is not None:
+                chosen = random.Random(stable_seed(seed, salt, number)).random() < sel.share
+            else:
+                chosen = True
+            if chosen:
+                out.append(cfg.spec)
+        return tuple(out)
 
     @property
     def group(self) -> GroupConfig:
@@ -138,8 +167,10 @@ class AgentOptions:
         host, port, tls = parse_broker_url(opt("usp_broker"), "<locust>", 0, "--usp-broker")
         broker = BrokerConfig(url=opt("usp_broker"), host=host, port=port, tls=tls)
         version = 4 if opt("usp_mqtt_version") in ("4", "3.1.1") else 5
+        faults: tuple[FaultConfig, ...] = ()
         if opt("usp_scenario"):
             base = load_scenario(opt("usp_scenario"))
+            faults = base.faults
             first = base.groups[0]
             controller = base.controller
             if getattr(options, "usp_broker", None) or os.environ.get("USP_SIM_BROKER_URL"):
@@ -167,8 +198,10 @@ class AgentOptions:
             template, profile_path = opt("usp_endpoint_template"), str(found)
         group = GroupConfig("locust", profile_path, 1, template, "mqtt", version, 1e9, "")
         scenario = ScenarioConfig("locust", "<locust>", broker, controller, (group,))
+        if opt("usp_faults"):
+            faults += load_faults(opt("usp_faults"))
         subs = opt("usp_subscriptions")
-        first_index = int(opt("usp_first_index")) + worker_index * int(opt("usp_worker_stride"))
+        first_index = int(opt("usp_first_index")) + max(0, worker_index) * int(opt("usp_worker_stride"))
         return cls(
             scenario=scenario,
             schema=group_schema(scenario, group, broker.host, broker.port),
@@ -176,7 +209,20 @@ class AgentOptions:
             subscriptions=subs == "on" or (subs == "auto" and controller.profile != "oktopus"),
             periodic_interval=int(opt("usp_periodic_interval")),
             command_options=CommandOptions(boot_delay=float(opt("usp_boot_delay"))),
+            faults=faults,
         )
+
+
+def load_faults(path: str) -> tuple[FaultConfig, ...]:
+    """The ``faults:`` list of a YAML file (a scenario or a file with only ``faults:``).
+
+    Raises:
+        ConfigError: unreadable file or an invalid entry (file, line, key path).
+    """
+    from simulator.fleet.config import _Reader
+    from simulator.fleet.yamlsource import read_yaml
+
+    return parse_faults(_Reader(path), read_yaml(path), 1)
 
 
 _SHARED: dict[int, AgentOptions] = {}
@@ -193,12 +239,45 @@ LOAD_SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def _shared(environment: Any) -> AgentOptions:
-    """The process-wide options, built on first use (the worker index is known by then)."""
-    worker_index = int(getattr(environment.runner, "worker_index", 0) or 0)
+    """The process-wide options (built by ``_prepare`` at init; on first use otherwise)."""
+    worker_index = max(0, int(getattr(environment.runner, "worker_index", 0) or 0))
     shared = _SHARED.get(worker_index)
     if shared is None:
-        shared = _SHARED[worker_index] = AgentOptions.from_options(environment.parsed_options, worker_index)
+        # A native thread: the hub keeps running (heartbeats to the master) while the Schema loads.
+        pool = gevent.get_hub().threadpool
+        shared = pool.apply(AgentOptions.from_options, (environment.parsed_options, worker_index))
+        shared = _SHARED.setdefault(worker_index, shared)
     return shared
+
+
+_T0: list[float] = []
+"""Monotonic time of the test start (fault ``start``/``stop`` windows count from it)."""
+
+
+def _prepare(environment: Any, runner: Any = None, **_kw: Any) -> None:
+    """``init``: load the options and the Schema now, before the first spawn.
+
+    Strategy: building the Schema is CPU-bound (YAML + validation, seconds on a busy 2-core machine).
+    Done in the first user's ``__init__`` on the hub, it starved the worker's heartbeat greenlet: with
+    both workers silent past Locust's heartbeat liveness (3 s) the master logged "the last worker went
+    missing, stopping test" and no agent ever connected (the distributed test's "0 agents"). Now it
+    runs once per process at ``init`` (the worker is connected, its index known, no users yet) in a
+    native thread of gevent's threadpool, so heartbeats keep flowing however long it takes; the first
+    spawn finds it ready. The master builds nothing (it runs no users).
+    """
+    from locust.runners import MasterRunner
+
+    if isinstance(runner, MasterRunner) or getattr(environment, "parsed_options", None) is None:
+        return
+    _shared(environment)
+
+
+def _test_start(**_kw: Any) -> None:
+    _T0[:] = [time.monotonic()]
+
+
+events.init.add_listener(_prepare)  # type: ignore[no-untyped-call]
+events.test_start.add_listener(_test_start)  # type: ignore[no-untyped-call]
 
 
 class UspAgentUser(User):
@@ -215,7 +294,8 @@ class UspAgentUser(User):
         """Build the agent (no connection yet)."""
         super().__init__(environment)
         shared = self.shared = _shared(environment)
-        self.index = shared.first_index + next(_COUNTER)
+        self.number = next(_COUNTER)
+        self.index = shared.first_index + self.number
         eid = shared.group.endpoint_id_of(self.index)
         persona = Persona(self.index, eid, boot_time=time.time(), fleet_seed=shared.scenario.seed)
         options = shared.command_options
@@ -227,14 +307,20 @@ class UspAgentUser(User):
         link = Link(shared.scenario, shared.group, shared.scenario.broker.host, shared.scenario.broker.port)
         self.link = link
         settings = mqtt_settings(self.agent, link)
+        self.settings = settings
         self.connection = GeventMqttConnection(settings, self._on_packet, self._on_lost)
         self._timers: dict[Timer, Any] = {}
         self._first_request = False
         self._connected_at = 0.0
         self._down = False
         self._retry: Any = None
+        self._attempt = 0
+        """Reconnect attempts since the last successful connect (ConnectRetry* back-off)."""
         self._stopping = False
         self.rng = random.Random(self.index)
+        specs = shared.faults_for(self.number)
+        rng = random.Random(stable_seed(shared.scenario.seed, "faults", eid))
+        self.faults = FaultPolicy(specs, rng) if specs else None
         self._wifi: list[int] = []
         self._changes = 0
         if shared.subscriptions:
@@ -277,9 +363,10 @@ class UspAgentUser(User):
             self.connection.connect()
         except TransportError as exc:
             self.report("Connect", perf_counter() - started, f"{type(exc).__name__}: {exc}")
-            self._schedule_reconnect(5.0 + self.rng.random() * 5.0)
+            self._schedule_reconnect(self._backoff())
             return False
         self.report("Connect", perf_counter() - started)
+        self._attempt = 0
         self._down = False
         self._connected_at, self._first_request = perf_counter(), True
         group = self.shared.group
@@ -300,7 +387,12 @@ class UspAgentUser(User):
         if self._stopping:
             return
         self.report("ConnectionLost", 0.0, str(exc))
-        self._schedule_reconnect(1.0 + self.rng.random() * 4.0)
+        self._schedule_reconnect(self._backoff())
+
+    def _backoff(self) -> float:
+        """The next reconnect delay from the agent's own ConnectRetry* parameters (usp.retry, R-MQTT.10)."""
+        self._attempt += 1
+        return self.settings.retry_delay(self._attempt, self.rng)
 
     def _schedule_reconnect(self, delay: float) -> None:
         if self._stopping or self._retry is not None:
@@ -335,7 +427,19 @@ class UspAgentUser(User):
         if self._first_request:
             self._first_request = False
             self.report("Onboarding", start - self._connected_at)
-        self._execute(self._call(self.agent.receive, packet.payload, time.time(), packet.reply_to), start)
+        actions = self._call(self.agent.receive, packet.payload, time.time(), packet.reply_to)
+        if self.faults is not None and actions:
+            elapsed = time.monotonic() - (_T0[0] if _T0 else 0.0)
+            faulted = self.faults.process(actions, self.agent.ctx, elapsed)
+            actions = faulted.now
+            for delay, send in faulted.later:
+                gevent.spawn_later(delay, self._send_later, send)
+        self._execute(actions, start)
+
+    def _send_later(self, send: Send) -> None:
+        """A delayed answer (``late`` / ``duplicate`` faults); dropped when the agent went offline."""
+        if not self._stopping and self.connection.connected:
+            self._send(send)
 
     def _fire(self, timer: Timer) -> None:
         self._timers.pop(timer, None)
@@ -367,6 +471,8 @@ class UspAgentUser(User):
         elif name == "notify_resp":
             if obs.kind.startswith("Notify:"):  # the agent also observes the bare "NotifyResp" receipt
                 self.report(obs.kind, obs.value)
+        elif name == "fault":  # an injected fault (--usp-faults): counted, not a failure
+            self.report(f"Fault:{obs.kind}", 0.0)
         elif name in ("notify_expired", "internal_error", "record_error", "notify_dropped"):
             self.report(obs.kind or name, 0.0, name)
 
@@ -464,17 +570,24 @@ class UspAgentUser(User):
         behaviour.reboot(BootCause("LocalReboot"), now)
         self._timer_now(Timer("locust-flush"))
 
-    def churn(self, offline: float = 2.0) -> None:
-        """Graceful disconnect (MQTT DISCONNECT) and reconnect after ``offline`` seconds."""
-        self._execute([Disconnect("churn", offline)])
+    def churn(self, offline: float | None = None) -> None:
+        """Graceful disconnect (MQTT DISCONNECT), reconnect after ``offline`` seconds.
 
-    def fault(self, offline: float = 2.0) -> None:
-        """Drop the TCP connection without DISCONNECT (the broker publishes the Will), then reconnect."""
+        ``None``: after the agent's ConnectRetry* back-off (first window: ConnectRetryTime ..
+        2 x ConnectRetryTime, 5-10 s by default), as a real device reconnects.
+        """
+        if self._down or not self.connection.connected:
+            return
+        self._execute([Disconnect("churn", offline if offline is not None else self._backoff())])
+
+    def fault(self, offline: float | None = None) -> None:
+        """Drop the TCP connection without DISCONNECT (the broker publishes the Will), then reconnect
+        after ``offline`` seconds (``None``: the agent's ConnectRetry* back-off)."""
         if self._down or not self.connection.connected:
             return
         self.connection.close(graceful=False)
         self._down = True
-        self._schedule_reconnect(offline)
+        self._schedule_reconnect(offline if offline is not None else self._backoff())
 
     def _timer_now(self, timer: Timer) -> None:
         if self._down or not self.connection.connected:

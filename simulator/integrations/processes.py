@@ -3,7 +3,9 @@
 Each worker runs its own event loop (``cli.run_loop``) with a ``Fleet`` over its shard and reports
 through a multiprocessing queue: a status tuple every second and, at the end, its ``Stats`` as plain
 data, which the parent merges (histograms are mergeable). The parent owns the embedded broker when
-the scenario asks for one, and a shared stop event ends every worker (Ctrl-C, duration).
+the scenario asks for one, and a shared stop event ends every worker (Ctrl-C, duration). With
+``--state DIR`` each worker opens its own SQLite file named after its index range
+(``DIR/agents-<first>-<count>.sqlite3``, docs/persistence.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import queue
 import signal
 import time
@@ -48,6 +51,12 @@ class _Job:
     worker: int
     live_stats: bool = False
     """Also send the cumulative Stats every second (time series, Prometheus)."""
+    state_dir: str | None = None
+    """``--state DIR``: this shard's database is ``state_file(DIR, shard)`` (``agents-<first>-<count>``)."""
+    state_sync: str = "full"
+    """``--state-sync``: full or normal."""
+    parent: int = 0
+    """The parent's pid: a worker whose parent died (SIGKILL) stops instead of living on as an orphan."""
 
 
 def _worker(job: _Job, results: Any, stop: Any) -> None:
@@ -57,16 +66,37 @@ def _worker(job: _Job, results: Any, stop: Any) -> None:
     run_loop(_work(job, results, stop))
 
 
+def _open_state(job: _Job, metrics: Any) -> Any:
+    """The worker's FleetState over its own SQLite file (None without ``--state``)."""
+    if job.state_dir is None:
+        return None
+    from simulator.fleet.state import FleetState, SqliteBackend, state_file
+
+    path = state_file(job.state_dir, job.shard)
+    return FleetState(SqliteBackend(path, synchronous=job.state_sync.upper()), metrics.events)
+
+
 async def _work(job: _Job, results: Any, stop: Any) -> None:
+    from simulator.fleet.metrics import Metrics
     from simulator.fleet.runner import Fleet
 
     scenario, worker = job.scenario, job.worker
-    fleet = Fleet(scenario, host=scenario.broker.host, port=scenario.broker.port, shard=job.shard)
+    metrics = Metrics()
+    fleet = Fleet(
+        scenario,
+        host=scenario.broker.host,
+        port=scenario.broker.port,
+        shard=job.shard,
+        metrics=metrics,
+        state=_open_state(job, metrics),
+    )
     loop = asyncio.get_running_loop()
     ramp = asyncio.ensure_future(fleet.start())
     end: float | None = None
     try:
         while not stop.is_set():
+            if job.parent and os.getppid() != job.parent:
+                break  # the parent was killed: stop (state committed) rather than run on unsupervised
             st = fleet.status()
             results.put(("status", worker, st.started, st.connected, st.failed))
             if job.live_stats:
@@ -85,6 +115,21 @@ async def _work(job: _Job, results: Any, stop: Any) -> None:
         results.put(("final", worker, fleet.metrics.stats.to_dict(), failures))
 
 
+def _check_state_files(directory: str, parts: list[tuple[int, int]], status: Callable[[str], Any]) -> None:
+    """Warn about databases of another split: their agents start from the profile this time."""
+    from pathlib import Path
+
+    from simulator.fleet.state import state_file
+
+    expected = {state_file(directory, shard).name for shard in parts}
+    others = sorted(p.name for p in Path(directory).glob("agents-*-*.sqlite3") if p.name not in expected)
+    if others:
+        status(
+            f"warning: --state {directory} holds {', '.join(others[:4])} from another --processes/--agents "
+            "split; those agents start from their profile (docs/persistence.md)"
+        )
+
+
 def run_processes(
     scenario: ScenarioConfig,
     processes: int,
@@ -92,36 +137,45 @@ def run_processes(
     *,
     monitor: RunMonitor | None = None,
     start_monitor: Callable[[], Awaitable[bool]] | None = None,
+    state_dir: str | None = None,
+    state_sync: str = "full",
 ) -> tuple[Stats, list[str]]:
     """Run the scenario split over ``processes`` workers; return merged stats and failures.
 
     With a ``monitor``, workers also send their cumulative Stats every second; the parent merges them
-    into ``monitor`` (time series, Prometheus endpoint started by ``start_monitor`` in its loop).
+    into ``monitor`` (time series, Prometheus endpoint started by ``start_monitor`` in its loop). With
+    ``state_dir`` each worker keeps its shard in its own database, ``state_file(state_dir, shard)``.
     """
     from simulator.integrations.cli import run_loop
 
-    return run_loop(_monitored(scenario, processes, status, monitor, start_monitor))
+    template = _Job(scenario, (0, 0), 0, state_dir=state_dir, state_sync=state_sync, parent=os.getpid())
+    return run_loop(_monitored(scenario, processes, status, monitor, start_monitor, template))
 
 
-async def _monitored(
+async def _monitored(  # noqa: PLR0917
     scenario: ScenarioConfig,
     processes: int,
     status: Callable[[str], Any],
     monitor: RunMonitor | None,
     start_monitor: Callable[[], Awaitable[bool]] | None,
+    template: _Job,
 ) -> tuple[Stats, list[str]]:
     if monitor is None:
-        return await _parent(scenario, processes, status)
+        return await _parent(scenario, processes, status, None, template)
     if start_monitor is not None and not await start_monitor():
         return Stats(), ["the metrics endpoint could not start"]
     try:
-        return await _parent(scenario, processes, status, monitor)
+        return await _parent(scenario, processes, status, monitor, template)
     finally:
         await monitor.close()
 
 
 async def _parent(
-    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any], monitor: RunMonitor | None = None
+    scenario: ScenarioConfig,
+    processes: int,
+    status: Callable[[str], Any],
+    monitor: RunMonitor | None = None,
+    template: _Job | None = None,
 ) -> tuple[Stats, list[str]]:
     from simulator.fleet.localbroker import local_broker
 
@@ -134,8 +188,8 @@ async def _parent(
                     scenario.broker, url=broker.url, host=broker.host, port=broker.port
                 ),
             )
-            return await _supervise(local, processes, status, monitor)
-    return await _supervise(scenario, processes, status, monitor)
+            return await _supervise(local, processes, status, monitor, template)
+    return await _supervise(scenario, processes, status, monitor, template)
 
 
 def _monitor_update(
@@ -163,18 +217,31 @@ def _monitor_update(
 
 
 async def _supervise(
-    scenario: ScenarioConfig, processes: int, status: Callable[[str], Any], monitor: RunMonitor | None = None
+    scenario: ScenarioConfig,
+    processes: int,
+    status: Callable[[str], Any],
+    monitor: RunMonitor | None = None,
+    template: _Job | None = None,
 ) -> tuple[Stats, list[str]]:
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     stop = ctx.Event()
     parts = shards(scenario.total_agents, processes)
+    base = template or _Job(scenario, (0, 0), 0)
+
+    def job(shard: tuple[int, int], index: int) -> _Job:
+        return dataclasses.replace(
+            base, scenario=scenario, shard=shard, worker=index, live_stats=monitor is not None
+        )
+
+    if base.state_dir is not None:
+        _check_state_files(base.state_dir, parts, status)
     workers = [
         ctx.Process(
             target=_worker,
             name=f"uspsim-worker-{i}",
             daemon=True,
-            args=(_Job(scenario, shard, i, live_stats=monitor is not None), results, stop),
+            args=(job(shard, i), results, stop),
         )
         for i, shard in enumerate(parts)
     ]
@@ -183,6 +250,7 @@ async def _supervise(
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)  # workers stop gracefully (state committed)
     merged, failures = Stats(), []
     latest: dict[int, tuple[int, int, int]] = {}
     live: dict[int, tuple[Stats, int, int]] = {}

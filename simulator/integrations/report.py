@@ -10,7 +10,7 @@ from rich.table import Table
 
 from simulator.fleet.metrics import COUNT_ONLY, Histogram, Stats
 
-__all__ = ["latency_table", "print_checklist", "stats_summary", "summary_data"]
+__all__ = ["latency_table", "print_checklist", "scenario_table", "stats_summary", "summary_data"]
 
 
 def _ms(seconds: float) -> str:
@@ -66,7 +66,6 @@ def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) ->
         "notify_retry",
         "notify_expired",
         "notify_dropped",
-        "fault",
         "internal_error",
         "dropped_record",
     ):
@@ -74,6 +73,9 @@ def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) ->
         if n:
             conn.add_row(name, str(int(n)), "", "", "")
     console.print(conn)
+    scenario = scenario_table(fleet)
+    if scenario is not None:
+        console.print(scenario)
     if probe is not None and probe.kinds("notify"):
         notes = Table(title="Notifications received by the probe", title_justify="left")
         notes.add_column("kind")
@@ -81,6 +83,22 @@ def stats_summary(console: Console, fleet: Stats, probe: Stats | None = None) ->
         for kind in probe.kinds("notify"):
             notes.add_row(kind, str(int(probe.counters[("notify", kind)])))
         console.print(notes)
+
+
+def scenario_table(stats: Stats) -> Table | None:
+    """Scenario behaviours and injected faults by kind (``behaviour`` / ``fault`` counters), or None."""
+    table = Table(title="Scenario behaviours and faults", title_justify="left")
+    for col in ("source", "kind", "count", "errors"):
+        table.add_column(col, justify="left" if col in ("source", "kind") else "right")
+    for name in ("behaviour", "fault"):  # simulator.fleet.behaviours, simulator.agent.faults
+        for kind in stats.kinds(name):
+            table.add_row(
+                name,
+                kind or "-",
+                str(int(stats.counters.get((name, kind), 0))),
+                str(stats.errors.get((name, kind), 0)),
+            )
+    return table if table.row_count else None
 
 
 def summary_data(fleet: Stats, probe: Stats | None = None) -> dict[str, Any]:

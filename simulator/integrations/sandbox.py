@@ -18,12 +18,10 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from simulator.agent.operate import CommandOptions
-from simulator.datamodel.errors import SimulatorError
 from simulator.fleet.config import (
     PROFILES,
     BrokerConfig,
@@ -35,31 +33,10 @@ from simulator.fleet.config import (
 )
 from simulator.fleet.localbroker import local_broker
 from simulator.fleet.mtp import tls_settings
-from simulator.fleet.probe import Notification, Probe, mqtt_probe
+from simulator.fleet.probe import Probe, mqtt_probe
 from simulator.fleet.runner import Fleet, FleetStatus
-from simulator.usp.messages import Msg
-from simulator.usp.requests import (
-    Add,
-    CreateObject,
-    CreateParamSetting,
-    Delete,
-    Get,
-    GetInstances,
-    GetSupportedDM,
-    Operate,
-    Set,
-    UpdateObject,
-    UpdateParamSetting,
-)
-from simulator.usp.responses import (
-    AddResp,
-    DeleteResp,
-    GetInstancesResp,
-    GetResp,
-    GetSupportedDMResp,
-    OperateResp,
-    SetResp,
-)
+from simulator.integrations.loopthread import LoopThread, SandboxError
+from simulator.integrations.syncprobe import SyncProbe, UnexpectedResponseError
 
 __all__ = [
     "ONBOARDING_PATHS",
@@ -75,8 +52,6 @@ __all__ = [
     "UnexpectedResponseError",
     "controller_config",
 ]
-
-T = TypeVar("T")
 
 ONBOARDING_PATHS = tuple(
     f"Device.DeviceInfo.{leaf}"
@@ -97,133 +72,8 @@ TEST_COMMAND_OPTIONS = CommandOptions(
 """Command durations for tests: a Reboot() is back in half a second instead of 30."""
 
 
-class SandboxError(SimulatorError):
-    """The sandbox's loop thread is not running, or a cross-thread call timed out."""
-
-
 class FleetStartError(SandboxError):
     """Not every agent of a fleet connected in time."""
-
-
-class UnexpectedResponseError(SandboxError):
-    """An agent answered with an ErrorMessage (or another unexpected message type).
-
-    Attributes:
-        msg: the response Msg.
-        err_code: the ErrorMessage's err_code (0 for other unexpected types).
-    """
-
-    def __init__(self, text: str, msg: Msg) -> None:
-        super().__init__(text)
-        self.msg = msg
-        self.err_code: int = getattr(msg.body, "err_code", 0)
-
-
-# -- the loop thread ---------------------------------------------------------------------------------------
-class LoopThread:
-    """One daemon thread running ``asyncio.run``; coroutines are submitted from other threads.
-
-    Attributes:
-        failure: the exception that ended the loop, if it crashed.
-    """
-
-    def __init__(self, name: str = "usp-sim-loop") -> None:
-        """Create (not start) the thread."""
-        self.name = name
-        self.failure: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        """True while the loop accepts work."""
-        return self._thread is not None and self._thread.is_alive() and self._loop is not None
-
-    def start(self, timeout: float = 10.0) -> None:
-        """Start the thread and wait until its loop runs.
-
-        Raises:
-            SandboxError: the loop did not start within ``timeout``.
-        """
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout) or self._loop is None:
-            msg = f"{self.name}: event loop did not start within {timeout:g} s ({self.failure!r})"
-            raise SandboxError(msg)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # the thread's boundary: kept for the caller
-            self.failure = exc
-        finally:
-            self._loop = None
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._ready.set()
-        await self._stop.wait()
-
-    def _submit(self, coro: Coroutine[Any, Any, T]) -> Any:
-        if threading.current_thread() is self._thread:
-            coro.close()
-            msg = "a sandbox call was made from inside its own loop thread (it would deadlock)"
-            raise SandboxError(msg)
-        loop = self._loop
-        if loop is None or not self.running:
-            coro.close()
-            msg = f"{self.name}: the event loop is not running" + (
-                f" (it failed: {self.failure!r})" if self.failure else ""
-            )
-            raise SandboxError(msg)
-        return asyncio.run_coroutine_threadsafe(coro, loop)
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Run ``coro`` on the loop and block until it returns (or ``timeout`` seconds).
-
-        Raises:
-            SandboxError: the loop is not running, or the call timed out (the coroutine is cancelled).
-        """
-        fut = self._submit(coro)
-        try:
-            return fut.result(timeout)  # type: ignore[no-any-return]
-        except TimeoutError:
-            fut.cancel()
-            msg = f"sandbox call timed out after {timeout:g} s"
-            raise SandboxError(msg) from None
-
-    async def arun(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
-        """Like ``run`` but awaited from another event loop (pytest-asyncio tests)."""
-        fut = self._submit(coro)
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(fut), timeout)
-        except TimeoutError:
-            fut.cancel()
-            msg = f"sandbox call timed out after {timeout:g} s"
-            raise SandboxError(msg) from None
-
-    def call(self, fn: Callable[[], T], timeout: float = 10.0) -> T:
-        """Run a plain function inside the loop thread (to read loop-owned objects safely)."""
-
-        async def inner() -> T:
-            return fn()
-
-        return self.run(inner(), timeout)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the loop (pending tasks are cancelled by ``asyncio.run``) and join the thread."""
-        loop, stop, thread = self._loop, self._stop, self._thread
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                loop.call_soon_threadsafe(stop.set)
-        if thread is not None:
-            thread.join(timeout)
 
 
 # -- broker ------------------------------------------------------------------------------------------------
@@ -445,232 +295,6 @@ class AgentHandle:
     def restart(self, timeout: float = 30.0) -> FleetStatus:
         """Restart the agent's fleet (fresh state)."""
         return self.fleet.restart(timeout)
-
-
-# -- the synchronous probe ---------------------------------------------------------------------------------
-def _paths(paths: str | Iterable[str]) -> tuple[str, ...]:
-    return (paths,) if isinstance(paths, str) else tuple(paths)
-
-
-def _kind(kind: str) -> str:
-    return kind if kind.startswith("Notify:") else f"Notify:{kind}"
-
-
-class SyncProbe:
-    """A synchronous facade over the built-in probe controller (``simulator.fleet.probe.Probe``).
-
-    Every method blocks the calling thread (never the sandbox loop) until the agent answers. Methods
-    that return a ``*Resp`` raise ``UnexpectedResponseError`` when the agent answers with an
-    ``ErrorMessage``; per-path errors (``GetResp`` ``err_code``, partial Set/Add/Delete) are returned.
-
-    Attributes:
-        controller_id: the probe's EndpointID.
-        timeout: default seconds per request.
-    """
-
-    def __init__(self, sandbox: Sandbox, probe: Probe) -> None:
-        """Wrap a connected probe; use ``Sandbox.probe``."""
-        self._sandbox = sandbox
-        self._probe = probe
-        self.controller_id = probe.controller_id
-        self.timeout = probe.timeout
-
-    def __repr__(self) -> str:
-        return f"<SyncProbe {self.controller_id}>"
-
-    # -- raw ----------------------------------------------------------------------------------------------
-    def request(self, endpoint_id: str, body: Any, timeout: float | None = None) -> Msg:
-        """Send any request dataclass (``simulator.usp.requests``) and return the response Msg.
-
-        Raises:
-            ProbeTimeoutError: no answer within ``timeout``.
-        """
-        t = timeout or self.timeout
-        return self._sandbox.loop.run(self._probe.request(endpoint_id, body, t), t + 5.0)
-
-    async def arequest(self, endpoint_id: str, body: Any, timeout: float | None = None) -> Msg:
-        """``request`` awaited from an async test (the test's loop keeps running meanwhile)."""
-        t = timeout or self.timeout
-        return await self._sandbox.loop.arun(self._probe.request(endpoint_id, body, t), t + 5.0)
-
-    def _expect(self, endpoint_id: str, body: Any, kind: type[T], timeout: float | None) -> T:
-        msg = self.request(endpoint_id, body, timeout)
-        if not isinstance(msg.body, kind):
-            detail = getattr(msg.body, "err_msg", "") or type(msg.body).__name__
-            code = getattr(msg.body, "err_code", None)
-            text = f"{type(body).__name__} to {endpoint_id}: expected {kind.__name__}, got " + (
-                f"ErrorMessage {code} {detail}" if code is not None else detail
-            )
-            raise UnexpectedResponseError(text, msg)
-        return msg.body
-
-    # -- the request types ---------------------------------------------------------------------------------
-    def get(
-        self, endpoint_id: str, paths: str | Iterable[str], max_depth: int = 0, timeout: float | None = None
-    ) -> GetResp:
-        """Get: parameter/object paths or search expressions."""
-        return self._expect(endpoint_id, Get(_paths(paths), max_depth), GetResp, timeout)
-
-    def get_values(
-        self, endpoint_id: str, paths: str | Iterable[str], timeout: float | None = None
-    ) -> dict[str, str]:
-        """Get, flattened to ``{full parameter path: value}`` (paths that failed are left out)."""
-        resp = self.get(endpoint_id, paths, timeout=timeout)
-        return {
-            f"{res.resolved_path}{name}": value
-            for req in resp.req_path_results
-            for res in req.resolved_path_results
-            for name, value in res.result_params.items()
-        }
-
-    def set(
-        self,
-        endpoint_id: str,
-        values: Mapping[str, str],
-        *,
-        allow_partial: bool = False,
-        timeout: float | None = None,
-    ) -> SetResp:
-        """Set ``{"Device.Obj.Param": "value", ...}`` (grouped into one UpdateObject per object)."""
-        objs: dict[str, list[UpdateParamSetting]] = {}
-        for path, value in values.items():
-            obj, _, param = path.rpartition(".")
-            objs.setdefault(f"{obj}.", []).append(UpdateParamSetting(param, str(value), True))
-        body = Set(allow_partial, tuple(UpdateObject(o, tuple(s)) for o, s in objs.items()))
-        return self._expect(endpoint_id, body, SetResp, timeout)
-
-    def add(
-        self,
-        endpoint_id: str,
-        obj_path: str,
-        values: Mapping[str, str] | None = None,
-        *,
-        allow_partial: bool = False,
-        timeout: float | None = None,
-    ) -> AddResp:
-        """Add one instance of ``obj_path`` (a table path ending in ``.``) with ``values``."""
-        settings = tuple(CreateParamSetting(k, str(v), True) for k, v in (values or {}).items())
-        body = Add(allow_partial, (CreateObject(obj_path, settings),))
-        return self._expect(endpoint_id, body, AddResp, timeout)
-
-    def delete(
-        self,
-        endpoint_id: str,
-        paths: str | Iterable[str],
-        *,
-        allow_partial: bool = False,
-        timeout: float | None = None,
-    ) -> DeleteResp:
-        """Delete instances (paths or search expressions)."""
-        return self._expect(endpoint_id, Delete(allow_partial, _paths(paths)), DeleteResp, timeout)
-
-    def operate(
-        self,
-        endpoint_id: str,
-        command: str,
-        args: Mapping[str, str] | None = None,
-        *,
-        command_key: str = "",
-        send_resp: bool = True,
-        timeout: float | None = None,
-    ) -> OperateResp:
-        """Operate ``Device.Reboot()`` and friends."""
-        body = Operate(command, command_key, send_resp, dict(args or {}))
-        return self._expect(endpoint_id, body, OperateResp, timeout)
-
-    def gsdm(
-        self,
-        endpoint_id: str,
-        paths: str | Iterable[str],
-        *,
-        first_level_only: bool = False,
-        timeout: float | None = None,
-    ) -> GetSupportedDMResp:
-        """GetSupportedDM with commands, events and parameters."""
-        body = GetSupportedDM(_paths(paths), first_level_only, True, True, True)
-        return self._expect(endpoint_id, body, GetSupportedDMResp, timeout)
-
-    def instances(
-        self,
-        endpoint_id: str,
-        paths: str | Iterable[str],
-        *,
-        first_level_only: bool = False,
-        timeout: float | None = None,
-    ) -> GetInstancesResp:
-        """GetInstances."""
-        body = GetInstances(_paths(paths), first_level_only)
-        return self._expect(endpoint_id, body, GetInstancesResp, timeout)
-
-    # -- notifications -----------------------------------------------------------------------------------
-    def _matcher(
-        self, kind: str | None, endpoint_id: str | None, predicate: Callable[[Notification], bool] | None
-    ) -> Callable[[Notification], bool]:
-        want = _kind(kind) if kind else None
-
-        def match(note: Notification) -> bool:
-            return (
-                (want is None or note.kind == want)
-                and (endpoint_id is None or note.endpoint_id == endpoint_id)
-                and (predicate is None or predicate(note))
-            )
-
-        return match
-
-    def wait_notification(
-        self,
-        kind: str | None = None,
-        timeout: float = 10.0,
-        *,
-        endpoint_id: str | None = None,
-        predicate: Callable[[Notification], bool] | None = None,
-    ) -> Notification:
-        """Wait for a Notify (already received ones count, since the last ``clear``).
-
-        Args:
-            kind: "ValueChange", "Boot!", "ObjectCreation", "OperationComplete", "Event"... or None for any.
-            timeout: seconds.
-            endpoint_id: only from this agent.
-            predicate: an extra condition on the ``Notification``.
-
-        Raises:
-            ProbeTimeoutError: none arrived in time.
-        """
-        match = self._matcher(kind, endpoint_id, predicate)
-        return self._sandbox.loop.run(self._probe.wait_notification(match, timeout), timeout + 5.0)
-
-    async def await_notification(
-        self,
-        kind: str | None = None,
-        timeout: float = 10.0,
-        *,
-        endpoint_id: str | None = None,
-        predicate: Callable[[Notification], bool] | None = None,
-    ) -> Notification:
-        """``wait_notification`` awaited from an async test."""
-        match = self._matcher(kind, endpoint_id, predicate)
-        return await self._sandbox.loop.arun(self._probe.wait_notification(match, timeout), timeout + 5.0)
-
-    @property
-    def notifications(self) -> list[Notification]:
-        """Notifies received since the last ``clear`` (a copy)."""
-        return self._sandbox.loop.call(lambda: list(self._probe.notifications))
-
-    @property
-    def agents(self) -> dict[str, str | None]:
-        """EndpointIDs the probe has heard from -> their reply-to topic (a copy)."""
-        return self._sandbox.loop.call(lambda: dict(self._probe.agents))
-
-    def clear(self) -> None:
-        """Forget received notifications (the per-test reset)."""
-        self._sandbox.loop.call(self._probe.notifications.clear)
-
-    def check(self) -> None:
-        """Re-raise a lost probe connection."""
-        lost = self._probe.lost
-        if lost is not None:
-            self._probe.lost = None
-            raise lost
 
 
 # -- the sandbox --------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class MqttClient(Inbound):
             MqttStateError: Unless the client is ``IDLE`` or ``CLOSED``.
         """
         self._set_state(ClientState.CONNECTING)
+        self._ids.drop_requests()  # acks of the previous connection's SUBSCRIBEs will never come
         s = self.settings
         self._decoder = StreamDecoder(s.protocol_version, self._decoder.maximum_packet_size)
         self._out = b""
@@ -224,6 +225,9 @@ class MqttClient(Inbound):
     def subscribe(self, topics: Iterable[TopicLike], now: float, user_properties: UserProperties = ()) -> int:
         """Queue SUBSCRIBE (section 3.8; TR-369 R-MQTT.15-17); ``Subscribed`` reports the result.
 
+        Allowed while ``CONNECTING`` too (pipelined behind CONNECT, section 3.1.4): the broker handles
+        it after accepting the CONNECT; if it refuses the CONNECT, the SUBSCRIBE dies with the connection.
+
         Args:
             topics: Filters as ``str`` (QoS 0), ``(filter, qos)`` or ``Subscription``.
             now: Current time in seconds.
@@ -232,6 +236,16 @@ class MqttClient(Inbound):
         Returns:
             The packet identifier, echoed by ``Subscribed.packet_id``.
         """
+        topics = tuple(topics)
+        if topics and all(t.__class__ is str for t in topics):  # plain QoS 0 filters: encoded directly
+            packet_id = self._reserve_id(SUBSCRIBE)
+            try:
+                data = self._encode_subscribe(packet_id, topics, user_properties)  # type: ignore[arg-type]
+            except MqttProtocolError:
+                self._ids.release(packet_id)
+                raise
+            self._send(data, now)
+            return packet_id
         subs = tuple(
             t if isinstance(t, Subscription) else Subscription(t) if isinstance(t, str) else Subscription(*t)
             for t in topics
@@ -239,6 +253,17 @@ class MqttClient(Inbound):
         packet_id = self._reserve_id(SUBSCRIBE)
         packet = Subscribe(packet_id, subs, _user_props(user_properties))
         return self._send_request(packet, now)
+
+    def _encode_subscribe(self, packet_id: int, topics: tuple[str, ...], user_properties: UserProperties) -> bytes:
+        """SUBSCRIBE of QoS 0 filters without options: the bytes ``encode_packet`` gives, built directly
+        (one per connect: this keeps a connect storm off the generic packet/Properties objects)."""
+        parts = [packet_id.to_bytes(2, "big")]
+        if self._v5:
+            props = b"".join(b"\x26" + encode_string(k) + encode_string(v) for k, v in user_properties)
+            parts.append(encode_varint(len(props)) + props)
+        parts.extend(encode_string(t) + b"\x00" for t in topics)
+        body = b"".join(parts)
+        return b"\x82" + encode_varint(len(body)) + body
 
     def unsubscribe(self, topics: Iterable[str], now: float, user_properties: UserProperties = ()) -> int:
         """Queue UNSUBSCRIBE (section 3.10); ``Unsubscribed`` reports the result.
@@ -256,7 +281,9 @@ class MqttClient(Inbound):
         return self._send_request(packet, now)
 
     def _reserve_id(self, marker: int) -> int:
-        if self._state is not _CONNECTED:
+        # Allowed right after CONNECT, before CONNACK: "Clients are allowed to send further Control
+        # Packets immediately after sending a CONNECT" (MQTT 5.0 / 3.1.1 section 3.1.4).
+        if self._state is not _CONNECTED and self._state is not ClientState.CONNECTING:
             msg = f"cannot subscribe or unsubscribe in state {self._state.name}"
             raise MqttStateError(msg)
         return self._ids.allocate(marker)

@@ -101,8 +101,20 @@ class Inflight:
         self.sent += 1
         return True, data
 
+    def drop_requests(self) -> None:
+        """Forget the SUBSCRIBE/UNSUBSCRIBE ids of a closed connection: their acks will never come."""
+        awaiting = self._awaiting
+        if awaiting:
+            for pid in [pid for pid, data in awaiting.items() if data.__class__ is int]:
+                del awaiting[pid]
+            if not awaiting:
+                self._awaiting = None
+
     def restart(self, session_present: bool, send_maximum: int) -> list[bytes]:
         """Start a new network connection's window after CONNACK.
+
+        SUBSCRIBE/UNSUBSCRIBE ids still held were sent on *this* connection, pipelined after CONNECT
+        (MQTT 5.0 section 3.1.4; ``drop_requests`` ran at ``connect``), so they are kept.
 
         Args:
             session_present: CONNACK Session Present.
@@ -118,16 +130,18 @@ class Inflight:
         awaiting = self._awaiting
         queued = self._queued or []
         self._queued = None
+        requests: dict[int, bytes | int] = (
+            {pid: data for pid, data in awaiting.items() if data.__class__ is int} if awaiting else {}
+        )
         if not awaiting or not session_present:
-            self._awaiting = None
+            self._awaiting = requests or None
             return []
-        # SUBSCRIBE/UNSUBSCRIBE acks of the old connection will never come: drop those ids.
         publishes = {pid: data for pid, data in awaiting.items() if isinstance(data, bytes)}
         never_sent = set(queued)
         for pid, data in publishes.items():
             if pid not in never_sent:
                 publishes[pid] = bytes((data[0] | 0x08,)) + data[1:]
-        self._awaiting = dict(publishes) or None
+        self._awaiting = {**publishes, **requests} or None
         out = []
         for pid in [pid for pid in publishes if pid not in never_sent] + queued:
             if self.sent < send_maximum:

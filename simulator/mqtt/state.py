@@ -16,7 +16,7 @@ class ClientState(Enum):
     """Connection states; every transition is listed in ``TRANSITIONS``."""
 
     IDLE = "idle"  # constructed, connect() not called yet
-    CONNECTING = "connecting"  # CONNECT queued, waiting for CONNACK
+    CONNECTING = "connecting"  # CONNECT queued, waiting for CONNACK (SUBSCRIBE may follow at once)
     CONNECTED = "connected"  # CONNACK accepted
     CLOSED = "closed"  # refused, disconnected, timed out or violated; connect() may start again
 

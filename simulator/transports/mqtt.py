@@ -47,6 +47,20 @@ from simulator.transports.base import (
 if TYPE_CHECKING:
     from simulator.mqtt.events import UserProperties
 
+
+class _Subscribing:
+    """SUBSCRIBE requests of one connect in progress (dropped once the transport is connected)."""
+
+    __slots__ = ("early", "granted", "refused_code", "requests")
+
+    def __init__(self, early: tuple[str, ...]) -> None:
+        self.early = early
+        """Filters pipelined behind CONNECT."""
+        self.requests: dict[int, tuple[str, ...]] = {}
+        """Packet id -> filters of each SUBSCRIBE whose SUBACK is due."""
+        self.granted: set[str] = set()
+        self.refused_code: int | None = None
+
 __all__ = [
     "REPLY_TO_MARKER",
     "USP_CONTENT_TYPES",
@@ -122,6 +136,7 @@ class MqttTransport(asyncio.Protocol):
         "_reply_to",
         "_response_information",
         "_state",
+        "_subs",
         "_subscribe_topics",
         "_timer",
         "_transport",
@@ -173,6 +188,7 @@ class MqttTransport(asyncio.Protocol):
         self._response_information: str | None = None
         self._subscribe_topics: tuple[str, ...] = ()
         self._filters: tuple[str, ...] = ()
+        self._subs: _Subscribing | None = None
 
     # ------------------------------------------------------------------------------------ introspection
 
@@ -384,6 +400,7 @@ class MqttTransport(asyncio.Protocol):
 
     def _fail_connect(self) -> None:
         self._state = _CLOSED
+        self._subs = None
         self._cancel_timer()
         if self._transport is not None:
             self._transport.abort()
@@ -399,7 +416,14 @@ class MqttTransport(asyncio.Protocol):
             transport.abort()
             return
         client = self._client
-        client.connect(self._loop.time())
+        now = self._loop.time()
+        client.connect(now)
+        # Pipelined: SUBSCRIBE to what is known before CONNACK goes in the same write as CONNECT
+        # (MQTT 5.0 / 3.1.1 section 3.1.4), saving a round trip per connect; CONNACK-dependent topics
+        # (subscribe-topic, Response Information) follow the CONNACK as before.
+        subs = self._subs = _Subscribing(self._early_filters())
+        if subs.early:
+            subs.requests[client.subscribe(subs.early, now, self._subscribe_properties())] = subs.early
         transport.write(client.data_to_send())
         self._arm()
 
@@ -479,6 +503,7 @@ class MqttTransport(asyncio.Protocol):
         loop = self._loop
         assert loop is not None
         self._transport = None
+        self._subs = None
         self._cancel_timer()
         self._client.connection_lost(loop.time())
         error = self._error
@@ -554,6 +579,26 @@ class MqttTransport(asyncio.Protocol):
         if self._error is None:
             self._error = error
 
+    def _early_filters(self) -> tuple[str, ...]:
+        """Filters known before CONNACK: configured subscriptions, then the agent topic."""
+        filters: list[str] = []
+        for topic in (*self.settings.subscriptions, self._agent_filter()):
+            if topic and topic not in filters:
+                filters.append(topic)
+        return tuple(filters)
+
+    def _agent_filter(self) -> str | None:
+        agent_topic = self.settings.agent_topic
+        if not agent_topic:
+            return None
+        # 3.1.1: controllers publish to <agent-topic>/reply-to=...; "<t>/#" also matches "<t>".
+        return agent_topic if self._v5 else f"{agent_topic}/#"
+
+    def _subscribe_properties(self) -> UserProperties:
+        if self._v5 and self.settings.endpoint_id:
+            return (("usp-endpoint-id", self.settings.endpoint_id),)
+        return ()
+
     def _on_connected(self, event: Connected) -> None:
         assert self._loop is not None
         self._response_information = event.response_information
@@ -566,34 +611,51 @@ class MqttTransport(asyncio.Protocol):
         for topic in (*self.settings.subscriptions, *self._subscribe_topics, event.response_information):
             if topic and topic not in filters:
                 filters.append(topic)
-        agent_topic = self.settings.agent_topic
-        if agent_topic and not event.response_information:
-            # 3.1.1: controllers publish to <agent-topic>/reply-to=...; "<t>/#" also matches "<t>".
-            wanted = agent_topic if self._v5 else f"{agent_topic}/#"
-            if wanted not in filters:
-                filters.append(wanted)
+        wanted = self._agent_filter()
+        if wanted and not event.response_information and wanted not in filters:
+            filters.append(wanted)
         if not filters:
             msg = "nothing to subscribe to: no agent topic, subscribe-topic or Response Information"
             self._set_error(ConnectError(msg, refused=True, reason="no subscription"))
             self._client.disconnect(self._loop.time())  # [TP] 11.10
             return
-        self._filters = tuple(filters)
-        user_properties: UserProperties = ()
-        if self._v5 and self.settings.endpoint_id:
-            user_properties = (("usp-endpoint-id", self.settings.endpoint_id),)
-        self._client.subscribe(self._filters, self._loop.time(), user_properties)
+        subs = self._subs
+        if subs is None:  # not connecting any more
+            return
+        now = self._loop.time()
+        early = subs.early
+        # The order the filters are reported in: the pipelined ones first, then the others.
+        self._filters = (*(f for f in early if f in filters), *(f for f in filters if f not in early))
+        late = tuple(f for f in filters if f not in early)
+        if late:
+            subs.requests[self._client.subscribe(late, now, self._subscribe_properties())] = late
+        unwanted = [f for f in early if f not in filters]
+        if unwanted:  # Response Information replaces the agent topic, which went out before CONNACK
+            self._client.unsubscribe(unwanted, now, self._subscribe_properties())
         self._arm()  # Server Keep Alive may have moved the deadline earlier
 
     def _on_subscribed(self, event: Subscribed) -> None:
         ready = self._ready
-        if ready is None or ready.done() or self._state is not _CONNECTING:
+        subs = self._subs
+        if ready is None or ready.done() or self._state is not _CONNECTING or subs is None:
             return
-        granted = tuple(f for f, code in zip(self._filters, event.reason_codes, strict=False) if code < 0x80)
+        requested = subs.requests.pop(event.packet_id, None)
+        if requested is None:
+            return
+        for f, code in zip(requested, event.reason_codes, strict=False):
+            if code < 0x80:
+                subs.granted.add(f)
+            elif subs.refused_code is None:
+                subs.refused_code = code
+        if subs.requests:
+            return  # another SUBACK is due
+        self._subs = None
+        granted = tuple(f for f in self._filters if f in subs.granted)
         if not granted:
             assert self._loop is not None
             msg = f"the broker refused every subscription {self._filters!r}"
-            code = event.reason_codes[0] if event.reason_codes else None
-            self._set_error(ConnectError(msg, refused=True, reason="subscribe refused", reason_code=code))
+            refused = subs.refused_code
+            self._set_error(ConnectError(msg, refused=True, reason="subscribe refused", reason_code=refused))
             self._client.disconnect(self._loop.time())  # [TP] 11.11
             return
         self._filters = granted

@@ -309,7 +309,9 @@ Notification = Event | ValueChange | ObjectCreation | ObjectDeletion | Operation
 """The six Notify.notification oneof members."""
 
 
-def _dict(m: Any) -> dict[str, str]:
+def map_dict(m: Any) -> dict[str, str]:
+    """A protobuf ``map<string, string>`` as a dict."""
+    # upb maps: a key loop plus lookups beats dict(m) and dict(m.items()).
     return {k: m[k] for k in m}
 
 
@@ -360,11 +362,11 @@ def _notification_from_pb(pb: Any) -> Notification | None:
     kind = pb.WhichOneof("notification")
     if kind == "event":
         e = pb.event
-        return Event(e.obj_path, e.event_name, _dict(e.params))
+        return Event(e.obj_path, e.event_name, map_dict(e.params))
     if kind == "value_change":
         return ValueChange(pb.value_change.param_path, pb.value_change.param_value)
     if kind == "obj_creation":
-        return ObjectCreation(pb.obj_creation.obj_path, _dict(pb.obj_creation.unique_keys))
+        return ObjectCreation(pb.obj_creation.obj_path, map_dict(pb.obj_creation.unique_keys))
     if kind == "obj_deletion":
         return ObjectDeletion(pb.obj_deletion.obj_path)
     if kind == "oper_complete":
@@ -372,7 +374,7 @@ def _notification_from_pb(pb: Any) -> Notification | None:
         which = oc.WhichOneof("operation_resp")
         resp: OutputArgs | CommandFailure | None = None
         if which == "req_output_args":
-            resp = OutputArgs(_dict(oc.req_output_args.output_args))
+            resp = OutputArgs(map_dict(oc.req_output_args.output_args))
         elif which == "cmd_failure":
             resp = CommandFailure(oc.cmd_failure.err_code, oc.cmd_failure.err_msg)
         return OperationComplete(oc.obj_path, oc.command_name, oc.command_key, resp)

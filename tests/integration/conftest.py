@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-
-def find_mosquitto() -> str | None:
-    """The mosquitto binary from PATH or /usr/sbin (Debian installs it there), or None."""
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_accepting(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-            return
-        if proc.poll() is not None:
-            msg = f"mosquitto exited with code {proc.returncode}"
-            raise RuntimeError(msg)
-        time.sleep(0.05)
-    msg = f"mosquitto did not accept connections on {host}:{port} within {timeout} s"
-    raise RuntimeError(msg)
+from simulator.fleet.localbroker import Mosquitto, find_mosquitto, free_port
 
 
 @pytest.fixture(scope="session")
@@ -58,31 +28,14 @@ def usp_broker_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("mosquitto is not installed (PATH, /usr/sbin): apt-get install mosquitto")
-    workdir: Path = tmp_path_factory.mktemp("mosquitto")
-    port = _free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
-        "persistence false\n"
-        "log_dest stderr\n"
-        "log_type error\n"
-        "log_type warning\n"
-        "set_tcp_nodelay true\n"
+    broker = Mosquitto(
+        binary, tmp_path_factory.mktemp("mosquitto"), free_port(), log_types=("error", "warning")
     )
-    log = (workdir / "mosquitto.log").open("wb")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
     try:
-        _wait_accepting("127.0.0.1", port, proc, timeout=10)
-        yield "127.0.0.1", port
+        broker.start()
+        yield "127.0.0.1", broker.port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        broker.stop()
 
 
 @pytest.fixture(scope="session")

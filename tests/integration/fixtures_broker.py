@@ -10,65 +10,38 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
 
+from simulator.fleet.localbroker import Mosquitto, find_mosquitto, free_port
 from simulator.transports.broker import EmbeddedBroker
 
 
-def find_mosquitto() -> str | None:
-    """The mosquitto binary from PATH or /usr/sbin, or None."""
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def _own_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+def require_mosquitto() -> str:
+    """The mosquitto binary; skips the test when it is missing (fails it under CI)."""
     binary = find_mosquitto()
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("mosquitto is required in CI (apt-get install mosquitto)")
         pytest.skip("mosquitto not installed (apt-get install mosquitto)")
-    workdir: Path = tmp_path_factory.mktemp("mosquitto-transports")
-    port = _free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\nlog_type error\nset_tcp_nodelay true\nmax_connections -1\n"
-    )
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def _own_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    broker = Mosquitto(require_mosquitto(), tmp_path_factory.mktemp("mosquitto-transports"), free_port())
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mosquitto did not start on 127.0.0.1:{port}")
-            time.sleep(0.05)
-        yield "127.0.0.1", port
+        broker.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield "127.0.0.1", broker.port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        broker.stop()
 
 
 @pytest.fixture(scope="session")

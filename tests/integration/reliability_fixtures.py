@@ -11,20 +11,19 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fixtures_broker import require_mosquitto
 
 from simulator.agent.agent import Agent
 from simulator.fleet.config import BrokerConfig, ControllerConfig, GroupConfig, ScenarioConfig
+from simulator.fleet.localbroker import Mosquitto as LocalMosquitto
+from simulator.fleet.localbroker import free_port
 from simulator.fleet.mtp import Link, mqtt_settings
 from simulator.fleet.probe import Probe, ProbeTimeoutError, mqtt_probe
 from simulator.fleet.runner import Fleet, TransportFactory
@@ -44,101 +43,22 @@ from simulator.usp.requests import (
 from simulator.usp.responses import AddOperationSuccess, AddResp, GetResp, SetResp
 
 
-def find_mosquitto() -> str | None:
-    """The mosquitto binary from PATH or /usr/sbin (Debian), or None."""
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
-    )
+class Mosquitto(LocalMosquitto):
+    """A restartable mosquitto (see ``LocalMosquitto``) that logs warnings too and runs as this user.
 
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _require_mosquitto() -> str:
-    binary = find_mosquitto()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("mosquitto is required in CI (apt-get install mosquitto)")
-        pytest.skip("mosquitto not installed (apt-get install mosquitto)")
-    return binary
-
-
-class Mosquitto:
-    """One mosquitto process on a fixed 127.0.0.1 port, which a test may kill and start again.
-
-    Attributes:
-        port: the listener port (kept across restarts).
-        conf: the configuration file.
-        log: the broker's log file (stdout + stderr, appended across restarts).
+    As root mosquitto drops to user "mosquitto", which cannot read our temporary PKI files.
     """
 
     def __init__(self, binary: str, workdir: Path, port: int, extra_conf: str = "") -> None:
-        self.binary = binary
-        self.port = port
-        self.conf = workdir / "mosquitto.conf"
-        self.log = workdir / "mosquitto.log"
-        self.conf.write_text(
-            f"listener {port} 127.0.0.1\n"
-            "persistence false\n"
-            "log_dest stderr\n"
-            "log_type error\n"
-            "log_type warning\n"
-            "set_tcp_nodelay true\n"
-            "max_connections -1\n"
-            # as root mosquitto drops to user "mosquitto", which cannot read our temporary PKI files
-            f"user {getpass.getuser()}\n" + (extra_conf or "allow_anonymous true\n")
+        super().__init__(
+            binary, workdir, port, extra_conf, log_types=("error", "warning"), user=getpass.getuser()
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def running(self) -> bool:
-        """The process is alive."""
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, timeout: float = 10.0, *, tls: bool = False) -> None:
-        """Start the broker and wait until it accepts TCP connections on ``port``."""
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                return
-            if self.proc.poll() is not None:
-                msg = f"mosquitto exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}"
-                raise RuntimeError(msg)
-            time.sleep(0.02)
-        msg = f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout} s"
-        raise RuntimeError(msg)
-
-    def kill(self) -> None:
-        """SIGKILL: no DISCONNECT, no FIN handshake courtesy, every session state lost (persistence false)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(5)
-
-    def stop(self) -> None:
-        """Terminate (then kill) the process."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
 def restartable_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     """A private mosquitto on a free port, started; the test may ``kill()`` and ``start()`` it again."""
-    broker = Mosquitto(_require_mosquitto(), tmp_path, free_port())
+    broker = Mosquitto(require_mosquitto(), tmp_path, free_port())
     broker.start()
     try:
         yield broker
@@ -243,7 +163,7 @@ def make_password_file(path: Path, users: dict[str, str]) -> Path:
 def tls_broker(tmp_path: Path, tls_material: TlsMaterial) -> Iterator[Mosquitto]:
     """A mosquitto TLS listener on 127.0.0.1 that requires a client certificate signed by the CA."""
     broker = Mosquitto(
-        _require_mosquitto(), tmp_path, free_port(), tls_listener_conf(tls_material, require_certificate=True)
+        require_mosquitto(), tmp_path, free_port(), tls_listener_conf(tls_material, require_certificate=True)
     )
     broker.start()
     try:

@@ -6,20 +6,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from simulator.fleet.localbroker import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def scrape(port: int, deadline: float) -> str | None:
@@ -82,3 +77,29 @@ def test_run_writes_reports_and_serves_metrics(tmp_path: Path) -> None:
     assert re.search(r"Get\s+.\s+5\b", text), text
     page = (out / "report.html").read_text()
     assert page.count("<svg") >= 7 and "http://" not in page and "https://" not in page
+
+
+def test_run_json_keeps_stdout_for_the_json_and_series_has_probe_round_trips(tmp_path: Path) -> None:
+    """--json: status and live lines go to stderr; the time series holds the probe's round trips and
+    report.txt breaks behaviours and faults down by kind (ci-small exercises every behaviour family)."""
+    out = tmp_path / "report"
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "simulator.integrations.cli", "--no-color", "run",
+            "scenarios/ci-small.yaml", "--broker", "embedded", "--duration", "6", "--onboard", "--json",
+            "--report", str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)  # nothing but the JSON document on stdout
+    assert data["ok"] is True and data["round_trip"]["Get"]["count"] == 8
+    assert "connected" in proc.stderr and "report written:" in proc.stderr
+    series = json.loads((out / "report.json").read_text())["timeseries"]
+    assert sum(p["latency_ms"].get("probe_response:Get", {}).get("count", 0) for p in series) == 8
+    text = (out / "report.txt").read_text()
+    assert "Scenario behaviours and faults" in text and re.search(r"behaviour\s+.\s+periodic_notify", text)

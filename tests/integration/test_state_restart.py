@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -33,19 +34,19 @@ EID = "os::012345-ST{index:04d}"
 pytestmark = pytest.mark.mqtt
 
 
-def write_scenario(tmp_path: Path, broker_url: str, prefix: str) -> Path:
+def write_scenario(tmp_path: Path, broker_url: str, prefix: str, count: int = 2) -> Path:
     path = tmp_path / "state.yaml"
     path.write_text(
         f"name: state\nbroker: {{url: '{broker_url}'}}\n"
         f"controller: {{endpoint_id: 'proto::state-{prefix[-12:]}', "
         f"agent_topic: '{prefix}/agent/{{endpoint_id}}', controller_topic: '{prefix}/controller'}}\n"
-        "groups:\n  - profile: minimal\n    count: 2\n"
+        f"groups:\n  - profile: minimal\n    count: {count}\n"
         f"    endpoint_id: '{EID}'\n"
     )
     return path
 
 
-def start(scenario: Path, state: Path) -> subprocess.Popen[str]:
+def start(scenario: Path, state: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -58,8 +59,10 @@ def start(scenario: Path, state: Path) -> subprocess.Popen[str]:
             "0",
             "--state",
             str(state),
+            *extra,
         ],
         cwd=ROOT,
+        start_new_session=True,  # its own process group: SIGKILL reaches --processes workers too
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -164,4 +167,45 @@ def test_state_survives_restart(
         asyncio.run(session(check=True))
     finally:
         out = stop(second, signal.SIGTERM)
+    assert "Traceback" not in out, out
+
+
+def test_state_survives_sigkill_with_processes(
+    tmp_path: Path, usp_broker_url: str, usp_topic_prefix: str
+) -> None:
+    """--processes 2: each worker keeps its shard in its own file; SIGKILL of every process loses nothing."""
+    scenario_path = write_scenario(tmp_path, usp_broker_url, usp_topic_prefix, count=4)
+    scenario = load_scenario(str(scenario_path))
+    state = tmp_path / "state"
+    eids = [EID.format(index=i) for i in range(4)]  # shards (0, 2) and (2, 2)
+    changed = (eids[0], eids[3])  # one agent in each worker
+
+    async def session(check: bool) -> None:
+        probe = mqtt_probe(scenario.controller, scenario.broker.host, scenario.broker.port, timeout=5.0)
+        await probe.connect()
+        try:
+            for eid in eids:
+                await wait_up(probe, eid, timeout=30.0)
+            for eid, other in zip(changed, (eids[1], eids[2]), strict=True):
+                if check:
+                    await check_restored(probe, eid, other)
+                else:
+                    await make_changes(probe, eid)
+        finally:
+            await probe.close()
+
+    first = start(scenario_path, state, "--processes", "2")
+    try:
+        asyncio.run(session(check=False))
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # parent and both workers at once, as a crash would
+        first.communicate(timeout=20)
+    files = sorted(p.name for p in state.glob("*.sqlite3"))
+    assert files == ["agents-0-2.sqlite3", "agents-2-2.sqlite3"], files
+    second = start(scenario_path, state, "--processes", "2")
+    try:
+        asyncio.run(session(check=True))
+    finally:
+        out = stop(second, signal.SIGTERM)
+    assert second.returncode == 0, out
     assert "Traceback" not in out, out

@@ -86,6 +86,8 @@ class OktopusStandIn:
         self.probe = probe
         self.request_timeout = request_timeout
         self.requests = 0
+        self.offline: set[str] = set()
+        """Devices listed by GET /api/device but answered 503 (known to the controller, not connected)."""
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,7 +128,7 @@ class OktopusStandIn:
                 except (KeyError, TypeError, ValueError) as exc:
                     self.reply(400, {"error": f"bad request: {exc}"})
                     return
-                if sn not in standin.probe.probe.agents:
+                if sn not in standin.probe.probe.agents or sn in standin.offline:
                     self.reply(503, {"error": "device is offline"})
                     return
                 standin.requests += 1
@@ -151,7 +153,7 @@ class OktopusStandIn:
                 query = parse_qs(url.query)
                 size = min(50, int(query.get("page_size", ["20"])[0]))
                 page = int(query.get("page_number", ["0"])[0])
-                sns = sorted(standin.probe.probe.agents)
+                sns = sorted(set(standin.probe.probe.agents) | standin.offline)
                 chunk = sns[page * size : (page + 1) * size]
                 self.reply(200, {
                     "pages": (len(sns) + size - 1) // size, "page": page, "size": size, "total": len(sns),

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import QUIET_TASKS, by_name, locust_cmd, locust_env, run_locust
+from locust_helpers import QUIET_TASKS, by_name, locust_cmd, locust_env, run_locust
 from oktopus_standin import OktopusStandIn
 from probe_thread import ProbeThread
 
@@ -52,7 +52,7 @@ def test_oktopus_api_locust_reports_timeouts_separately(
     standin = OktopusStandIn(probe, request_timeout=1.0)
     probe.probe.agents["os::012345-GONE000001"] = None  # listed, but no agent answers: 504
     try:
-        cmd = locust_cmd("oktopus_api.py", "--headless", "-u", "1", "-r", "1", "-t", "3s", "--json",
+        cmd = locust_cmd("oktopus_api.py", "--headless", "-u", "1", "-r", "1", "-t", "5s", "--json",
                          "--only-summary", "--host", standin.url, "--csv", str(tmp_path / "api"))
         stats = by_name(run_locust(cmd, locust_env()))
     finally:
@@ -64,3 +64,26 @@ def test_oktopus_api_locust_reports_timeouts_separately(
     errors = {s["name"]: s["num_failures"] for s in stats.values()}
     assert stats["login"]["num_failures"] == 0
     assert sum(errors.values()) > 0
+
+
+def test_oktopus_api_locust_reports_offline_devices_as_503(
+    usp_broker_address: tuple[str, int], tmp_path: Path
+) -> None:
+    """A listed device the controller reports offline is counted as ``offline (503)``, not as a timeout."""
+    host, port = usp_broker_address
+    probe = ProbeThread(host, port, profile="oktopus", timeout=1.0)
+    standin = OktopusStandIn(probe, request_timeout=1.0)
+    standin.offline.add("os::012345-OFF0000001")  # listed, but the controller says it is offline
+    try:
+        cmd = locust_cmd("oktopus_api.py", "--headless", "-u", "1", "-r", "1", "-t", "5s", "--json",
+                         "--only-summary", "--host", standin.url, "--csv", str(tmp_path / "api"))
+        stats = by_name(run_locust(cmd, locust_env()))
+    finally:
+        standin.close()
+        probe.close()
+    with (tmp_path / "api_failures.csv").open() as fh:
+        failures = {row["Error"] for row in csv.DictReader(fh)}
+    assert failures and all("offline (503)" in f for f in failures), failures
+    assert stats["login"]["num_failures"] == 0 and stats["devices"]["num_failures"] == 0
+    assert standin.requests == 0  # nothing reached the agents' broker
+    assert sum(s["num_failures"] for s in stats.values()) > 0

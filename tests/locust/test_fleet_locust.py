@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
-from conftest import QUIET_TASKS, by_name, locust_cmd, locust_env, run_locust
+from locust_helpers import QUIET_TASKS, by_name, locust_cmd, locust_env, run_locust
 from probe_thread import ProbeThread
+
+from simulator.fleet.localbroker import free_port
 
 
 def test_fleet_locust_answers_requests_and_gets_notify_resps(usp_broker_address: tuple[str, int]) -> None:
@@ -38,49 +41,48 @@ def test_fleet_locust_answers_requests_and_gets_notify_resps(usp_broker_address:
 
 
 def test_fleet_locust_distributed_workers_own_disjoint_endpoint_ids(
-    usp_broker_address: tuple[str, int],
+    usp_broker_address: tuple[str, int], tmp_path: Path
 ) -> None:
     """Master + 2 workers, 20 users: the probe sees 20 distinct agents from two index ranges."""
     host, port = usp_broker_address
     probe = ProbeThread(host, port, timeout=3.0)
-    master_port = _free_port()
+    master_port = free_port()
+    faults = tmp_path / "faults.yaml"  # --usp-faults: the sans-I/O FaultPolicy in the Locust runtime
+    faults.write_text("faults:\n  - {kind: error, rate: 0.2, error_code: 7005, messages: [Get]}\n")
     env = locust_env(USP_SIM_TASK_WEIGHTS=QUIET_TASKS, USP_SIM_WAIT_MIN="1", USP_SIM_WAIT_MAX="2",
                      USP_SIM_BROKER_URL=f"mqtt://{host}:{port}",
-                     USP_SIM_ENDPOINT_TEMPLATE="os::012345-LT2{index:08d}", USP_SIM_WORKER_STRIDE="1000")
+                     USP_SIM_ENDPOINT_TEMPLATE="os::012345-LT2{index:08d}", USP_SIM_WORKER_STRIDE="1000",
+                     USP_SIM_FAULTS=str(faults))
     common = ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port)]
-    workers = [
-        subprocess.Popen(locust_cmd("fleet.py", "--worker", "--master-host", "127.0.0.1",
-                                    "--master-port", str(master_port)), env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    # Worker logs go to files: a pipe nobody reads until the end can fill up and stall a worker.
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    workers = []
+    for log in logs:
+        with log.open("w") as fh:  # the child keeps its own copy of the descriptor
+            workers.append(subprocess.Popen(
+                locust_cmd("fleet.py", "--worker", "--master-host", "127.0.0.1", "--master-port",
+                           str(master_port)),
+                env=env, stdout=subprocess.DEVNULL, stderr=fh, text=True))
     try:
         probe.start_gets(window=10)
         cmd = locust_cmd("fleet.py", "--master", "--headless", "--expect-workers", "2", "-u", "20",
                          "-r", "20", "-t", "8s", "--json", "--only-summary", *common)
-        stats = by_name(run_locust(cmd, env, timeout=60))
+        stats = by_name(run_locust(cmd, env, timeout=90))
         for worker in workers:
-            _, err = worker.communicate(timeout=20)
-            assert "Traceback" not in err, err[-3000:]
+            worker.wait(timeout=20)
     finally:
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
         probe.close()
+    errs = "\n".join(log.read_text()[-3000:] for log in logs)
+    assert "Traceback" not in errs, errs
     eids = [e for e in probe.probe.agents if e.startswith("os::012345-LT2")]
-    assert len(eids) == 20 == len(set(eids))
+    assert len(eids) == 20 == len(set(eids)), (sorted(eids), errs)
     ranges = {int(e[-8:]) // 1000 for e in eids}
     assert len(ranges) == 2, sorted(eids)
     assert stats["Connect"]["num_requests"] == 20
     assert stats["Get"]["num_requests"] > 20
     assert all(s["num_failures"] == 0 for s in stats.values())
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
+    assert stats["Fault:error"]["num_requests"] > 0  # injected faults are counted, not failures
+    assert probe.errors > 0

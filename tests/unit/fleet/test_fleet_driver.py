@@ -230,3 +230,24 @@ async def test_driver_schedules_and_cancels_agent_timers(monkeypatch: pytest.Mon
 @pytest.mark.asyncio
 async def test_memory_transport_type_is_accepted() -> None:
     assert isinstance(Rig().agent_end, MemoryTransport)
+
+
+@pytest.mark.asyncio
+async def test_driver_fires_one_metric_event_per_answered_request() -> None:
+    """An answered Get is ONE ``request`` observation (kind, service time, error), no ``sent`` event;
+    agent-initiated records (the MQTTConnect Record here) still count as ``sent``."""
+    rig = Rig()
+    seen: list[tuple[str, str]] = []
+    rig.metrics.events.add_listener(lambda **kw: seen.append((kw["name"], kw["kind"])))
+    await rig.up()
+    await until(lambda: rig.agent_end.sent)
+    seen.clear()
+    for _ in range(3):
+        await rig.probe.request(EID, Get(("Device.DeviceInfo.SerialNumber",)))
+    assert [s for s in seen if s[0] != "onboarding"] == [("request", "Get")] * 3
+    stats = rig.metrics.stats
+    assert stats.count("sent", "GetResp") == 0
+    assert stats.count("sent", "Connect") == 1
+    hist = stats.histogram("request", "Get")
+    assert hist.count == 3 and 0 < hist.max < 1.0
+    await rig.driver.stop()

@@ -85,3 +85,35 @@ def test_stats_roundtrip_and_merge() -> None:
     assert a.kinds("request") == ["Get", "Set"]
     assert a.histogram("request").count == 200
     assert a.histogram("request", "Set").percentile(100) == pytest.approx(0.099, rel=0.021)
+
+
+def test_eventhook_emit_reaches_positional_and_keyword_listeners() -> None:
+    """``emit`` (the per-request hot path) calls Stats.record positionally and others with keywords."""
+    m = Metrics()
+    seen: list[dict[str, object]] = []
+    m.events.add_listener(lambda **kw: seen.append(kw))
+
+    def broken(**_kw: object) -> None:
+        raise RuntimeError("listener bug")
+
+    m.events.add_listener(broken)
+    m.events.emit("request", "Get", 0.002, 0)
+    m.events.emit("request", "Get", 0.004, 7026)
+    m.events.emit("sent", "Notify:Boot!", 1.0, 0)
+    m.events.remove_listener(broken)
+    m.events.emit("request", "Set", 0.001, 0)
+    assert seen[0] == {"name": "request", "kind": "Get", "value": 0.002, "error": 0}
+    assert len(seen) == 4
+    stats = m.stats
+    assert stats.count("request", "Get") == 2 and stats.count("request") == 3
+    assert stats.errors[("request", "Get")] == 1
+    assert stats.histogram("request", "Get").count == 2
+    assert stats.count("sent", "Notify:Boot!") == 1
+    fired = Stats()
+    for name, kind, value, error in [("request", "Get", 0.002, 0), ("request", "Get", 0.004, 7026)]:
+        fired.record(name=name, kind=kind, value=value, error=error)
+    assert fired.to_dict() == {
+        "counters": [["request", "Get", 2]],
+        "errors": [["request", "Get", 1]],
+        "histograms": [["request", "Get", stats.histograms[("request", "Get")].to_dict()]],
+    }

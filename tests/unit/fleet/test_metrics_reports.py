@@ -131,6 +131,41 @@ def parse_exposition(text: str) -> tuple[dict[str, str], list[tuple[str, dict[st
     return types, samples
 
 
+def test_timeseries_records_probe_round_trips_under_their_own_name() -> None:
+    fleet, probe = Metrics(), Metrics()
+    series = TimeSeries()
+    fleet.observe("request", "Get", 0.001)
+    probe.observe("response", "Get", 0.004)
+    series.sample(fleet.stats, 1.0, probe=probe.stats)
+    probe.observe("response", "Get", 0.008)
+    probe.observe("response", "Set", 0.002, 7005)
+    second = series.sample(fleet.stats, 2.0, probe=probe.stats)
+    first = series.points[0]
+    assert first.histogram("probe_response").count == 1 and first.rate("request") == 1.0
+    assert second.histogram("probe_response").count == 2 and ("request", "Get") not in second.counters
+    assert second.errors == {("probe_response", "Set"): 1}
+    assert second.histogram("probe_response", "Get").percentile(50) == pytest.approx(0.008, rel=0.03)
+    data = series.to_list()[1]
+    assert set(data["latency_ms"]) == {"probe_response:Get", "probe_response:Set"}
+    page = html_report(fleet.stats, probe.stats, series=series)
+    assert "Probe round trip, controller request" in page and "probe round trips" in page
+
+
+def test_text_report_breaks_down_behaviours_and_faults_by_kind() -> None:
+    from simulator.integrations.report import text_report
+
+    m = Metrics()
+    m.observe("behaviour", "churn:abrupt", 1.0)
+    m.observe("behaviour", "wifi_clients:join", 1.0)
+    m.observe("behaviour", "wifi_clients:join", 1.0)
+    m.observe("fault", "late", 1.0)
+    text = text_report(m.stats)
+    assert "Scenario behaviours and faults" in text
+    assert re.search(r"behaviour\s+.\s+wifi_clients:join\s+.\s+2\b", text), text
+    assert re.search(r"fault\s+.\s+late\s+.\s+1\b", text), text
+    assert "Scenario behaviours" not in text_report(Metrics().stats)
+
+
 def test_prometheus_exposition_parses_and_is_consistent() -> None:
     stats, values = sample_stats()
     text = exposition(stats, {"agents_connected": 7, "agents_total": 10, "uptime_seconds": 1.5})

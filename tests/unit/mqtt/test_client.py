@@ -490,3 +490,86 @@ def test_publish_remaining_length_encodings(size: int) -> None:
     client.publish("t/x", payload, 1, 1.0)
     [packet] = sent(client)
     assert packet == Publish("t/x", payload, 1, packet_id=1)
+
+
+# ------------------------------------------------------------------------- SUBSCRIBE pipelined on CONNECT
+
+
+@pytest.mark.parametrize("version", [5, 4])
+@pytest.mark.parametrize("session_present", [False, True])
+def test_subscribe_pipelined_after_connect_before_connack(version: int, session_present: bool) -> None:
+    """MQTT 5.0 / 3.1.1 section 3.1.4: a client may send SUBSCRIBE right after CONNECT; the SUBACK that
+    follows the CONNACK (even in the same read) is matched, with or without a session present."""
+    client = MqttClient(MqttClientSettings(client_id="agent", protocol_version=version))
+    client.connect(0.0)
+    pid = client.subscribe(["usp/agent/a"], 0.0)
+    assert client.state is ClientState.CONNECTING
+    packets = sent(client, version)
+    assert [type(p) for p in packets] == [Connect, Subscribe]  # one write
+    connack = encode_packet(ConnAck(session_present), version)
+    events = client.receive_data(connack + encode_packet(SubAck(pid, (0,)), version), 0.1)
+    assert [type(e) for e in events] == [Connected, Subscribed]
+    assert events[1] == Subscribed(pid, (0,))
+    assert client.state is ClientState.CONNECTED
+
+
+def test_subscribe_pipelined_then_refused_connect() -> None:
+    client = MqttClient(MqttClientSettings(client_id="agent"))
+    client.connect(0.0)
+    client.subscribe(["t"], 0.0)
+    client.data_to_send()
+    [event] = client.receive_data(encode_packet(ConnAck(False, 0x87)), 0.1)
+    assert isinstance(event, ConnectionRefused)
+    assert client.state is ClientState.CLOSED
+
+
+def test_pipelined_subscribe_of_a_lost_connection_is_forgotten_on_reconnect() -> None:
+    """The SUBACK of a SUBSCRIBE sent on a connection that died never comes; a new connect frees its id
+    and a late SUBACK for it is a protocol violation (no stale request is held)."""
+    client = MqttClient(MqttClientSettings(client_id="agent"))
+    client.connect(0.0)
+    old = client.subscribe(["t"], 0.0)
+    client.connection_lost(0.5)
+    client.connect(1.0)
+    new = client.subscribe(["t"], 1.0)
+    client.data_to_send()
+    events = client.receive_data(encode_packet(ConnAck()) + encode_packet(SubAck(new, (0,))), 1.1)
+    assert events[1] == Subscribed(new, (0,))
+    if old != new:
+        [event] = client.receive_data(encode_packet(SubAck(old, (0,))), 1.2)
+        assert isinstance(event, ProtocolViolation)
+
+
+def test_subscribe_refused_when_idle_or_closed() -> None:
+    client = MqttClient(MqttClientSettings(client_id="agent"))
+    with pytest.raises(MqttStateError):
+        client.subscribe(["t"], 0.0)
+    client.connect(0.0)
+    client.disconnect(0.1)
+    with pytest.raises(MqttStateError):
+        client.subscribe(["t"], 0.2)
+
+
+@pytest.mark.parametrize("version", [5, 4])
+@pytest.mark.parametrize(
+    ("topics", "props"),
+    [(["usp/agent/a"], ()), (["a", "b/#", "é/+"], [("usp-endpoint-id", "os::1"), ("k", "v")])],
+)
+def test_subscribe_plain_filters_encode_like_the_generic_encoder(
+    version: int, topics: list[str], props: list[tuple[str, str]]
+) -> None:
+    """The direct SUBSCRIBE encoding (plain QoS 0 filters) gives the bytes of ``encode_packet``."""
+    client = connected(version)
+    pid = client.subscribe(topics, 1.0, user_properties=props)
+    user = Properties(user_properties=tuple(props)) if props and version == 5 else Properties()
+    expected = Subscribe(pid, tuple(Subscription(t) for t in topics), user)
+    assert client.data_to_send() == encode_packet(expected, version)
+
+
+def test_subscribe_invalid_filter_releases_the_packet_id() -> None:
+    client = connected()
+    with pytest.raises(MqttProtocolError):
+        client.subscribe(["bad\x00topic"], 1.0)
+    assert client.data_to_send() == b""
+    client.subscribe(["ok"], 1.0)
+    assert len(client._ids) == 1  # only the SUBSCRIBE that went out holds an id

@@ -48,8 +48,25 @@ def test_restart_resends_with_dup_then_queued_and_drops_requests() -> None:
     a, b = ids.allocate(b""), ids.allocate(b"")
     ids.add_publish(a, b"\x32a")
     ids.add_publish(b, b"\x32b")
-    assert ids.restart(True, 10) == [b"\x3aa", b"\x32b"]  # DUP only on the one already sent
+    ids.drop_requests()  # connect(): the old connection's SUBACK will never come
     assert not ids.holds(sub, SUBSCRIBE)
+    assert ids.restart(True, 10) == [b"\x3aa", b"\x32b"]  # DUP only on the one already sent
     assert ids.sent == 2
     assert ids.restart(False, 10) == []
     assert len(ids) == 0
+
+
+def test_restart_keeps_requests_pipelined_before_connack() -> None:
+    """A SUBSCRIBE sent right after CONNECT (MQTT 5.0 section 3.1.4) survives CONNACK, with or without
+    a session present; the stale publishes of an old session without one do not."""
+    for present in (True, False):
+        ids = Inflight()
+        old = ids.allocate(b"")
+        ids.add_publish(old, b"\x32a")
+        ids.drop_requests()
+        sub = ids.allocate(SUBSCRIBE)
+        assert sub != old
+        assert ids.restart(present, 10) == ([b"\x3aa"] if present else [])
+        assert ids.holds(sub, SUBSCRIBE)
+        ids.release(sub)
+        assert len(ids) == (1 if present else 0)
