@@ -254,7 +254,9 @@ class MqttClient(Inbound):
         packet = Subscribe(packet_id, subs, _user_props(user_properties))
         return self._send_request(packet, now)
 
-    def _encode_subscribe(self, packet_id: int, topics: tuple[str, ...], user_properties: UserProperties) -> bytes:
+    def _encode_subscribe(
+        self, packet_id: int, topics: tuple[str, ...], user_properties: UserProperties
+    ) -> bytes:
         """SUBSCRIBE of QoS 0 filters without options: the bytes ``encode_packet`` gives, built directly
         (one per connect: this keeps a connect storm off the generic packet/Properties objects)."""
         parts = [packet_id.to_bytes(2, "big")]
