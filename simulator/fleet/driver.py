@@ -20,7 +20,17 @@ from enum import Enum
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from simulator.agent.actions import CancelTimer, Disconnect, HttpPost, Observe, Schedule, Send, Timer
+from simulator.agent.actions import (
+    CancelTimer,
+    Connect,
+    Disconnect,
+    HttpPost,
+    MqttPublish,
+    Observe,
+    Schedule,
+    Send,
+    Timer,
+)
 from simulator.fleet.httppost import post
 from simulator.transports.base import (
     ConnectError,
@@ -234,11 +244,11 @@ class AgentDriver:
         self._connected_at, self._first_request = now, True
         self._execute(self._guard(self._mtp_up, now + self.epoch_offset))
 
-    def _mtp_up(self, now: float) -> list[Action]:
+    def _mtp_up(self, now: float, controller_id: str | None = None) -> list[Action]:
         version = MQTTVersion.V5 if self.mqtt_version == 5 else MQTTVersion.V3_1_1
         actions = self.agent.mtp_connected(
             now,
-            self.controller_id,
+            controller_id or self.controller_id,
             mtp_kind=self.mtp,
             mqtt_version=version,
             subscribed_topic=self.transport.reply_to or "",
@@ -399,6 +409,13 @@ class AgentDriver:
                 self._disconnect(action)  # type: ignore[arg-type]
             elif cls is HttpPost:
                 get_running_loop().create_task(self._http_post(action))  # type: ignore[arg-type]
+            elif cls is MqttPublish:
+                self._publish_report(action)  # type: ignore[arg-type]
+            elif cls is Connect and self.state is DriverState.CONNECTED:
+                # One MTP connection serves every controller (their topics differ, not the broker):
+                # a newly configured controller only needs its Connect Record and Boot! (TP-469 9.9).
+                new_controller: str = action.controller_id  # type: ignore[union-attr]
+                self._execute(self._guard(self._mtp_up, self.now(), new_controller))
 
     def _send(self, send: Send) -> None:
         try:
@@ -477,17 +494,32 @@ class AgentDriver:
 
     async def _http_post(self, action: HttpPost) -> None:
         try:
-            status = await post(action.url, action.body, action.headers, timeout=10.0)
+            status = await post(action.url, action.body, action.headers, timeout=10.0, method=action.method)
         except (OSError, TimeoutError, ValueError) as exc:
-            logger.info("%s: bulk data POST to %s failed: %s", self.endpoint_id, action.url, exc)
+            logger.info("%s: bulk data %s to %s failed: %s", self.endpoint_id, action.method, action.url, exc)
             self.events.fire(name="http_post", kind="error", value=1.0, error=1)
+            ok = False
+        else:
+            ok = 200 <= status < 300
+            self.events.fire(
+                name="http_post", kind=str(status // 100) + "xx", value=1.0, error=0 if ok else status
+            )
+        # The agent drives HTTP.RetryEnable retries and retained failed reports from the outcome.
+        self._execute(self._guard(self.agent.http_result, action.profile, ok, self.now()))
+
+    def _publish_report(self, action: MqttPublish) -> None:
+        publish = getattr(self.transport, "publish_raw", None)
+        if publish is None:  # e.g. a WebSocket agent: no MQTT connection to carry the report
+            self.events.emit("bulkdata_mqtt", "unsupported", 1.0, 1)
             return
-        self.events.fire(
-            name="http_post",
-            kind=str(status // 100) + "xx",
-            value=1.0,
-            error=0 if 200 <= status < 300 else status,
-        )
+        try:
+            publish(action.topic, action.payload, action.qos, retain=action.retain,
+                    content_type=action.content_type)
+        except TransportError as exc:
+            logger.info("%s: bulk data MQTT publish to %s failed: %s", self.endpoint_id, action.topic, exc)
+            self.events.emit("bulkdata_mqtt", "error", 1.0, 1)
+        else:
+            self.events.emit("bulkdata_mqtt", "sent", 1.0, 0)
 
 
 def _default_delay(attempt: int, rng: random.Random) -> float:

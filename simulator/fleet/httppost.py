@@ -19,8 +19,9 @@ async def post(
     *,
     timeout: float = 10.0,
     ssl_context: ssl.SSLContext | None = None,
+    method: str = "POST",
 ) -> int:
-    """POST ``body`` to ``url`` and return the HTTP status code (the response body is discarded).
+    """POST (or PUT) ``body`` to ``url`` and return the HTTP status code (the response body is discarded).
 
     Args:
         url: ``http://`` or ``https://`` URL.
@@ -37,6 +38,9 @@ async def post(
         OSError: the collector cannot be reached.
         TimeoutError: no complete status line within ``timeout``.
     """
+    if method not in ("POST", "PUT"):  # Profile.{i}.HTTP.Method is an enumeration of these two
+        msg = f"unsupported HTTP method {method!r} (expected POST or PUT)"
+        raise ValueError(msg)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"not an http(s) URL: {url!r}"
@@ -45,7 +49,7 @@ async def post(
     port = parts.port or (443 if tls else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     lines = [
-        f"POST {target} HTTP/1.1",
+        f"{method} {target} HTTP/1.1",
         f"Host: {parts.netloc}",
         f"Content-Length: {len(body)}",
         "Connection: close",

@@ -334,6 +334,38 @@ class MqttTransport(asyncio.Protocol):
             raise DestinationError(msg) from exc
         transport.write(client.data_to_send())
 
+    def publish_raw(
+        self, topic: str, payload: bytes, qos: int = 0, *, retain: bool = False,
+        content_type: str | None = None,
+    ) -> None:
+        """Publish a non-USP payload (a Bulk Data report, TP-469 10.13): no Response Topic, no reply-to.
+
+        QoS 2 is sent as QoS 1 (our client publishes QoS 0 and 1 only); ``content_type`` is an MQTT 5
+        property and is dropped on 3.1.1.
+
+        Raises:
+            ConnectionLostError: Not connected.
+            DestinationError: An invalid topic or a packet too large for the broker.
+        """
+        transport = self._transport
+        if self._state is not _CONNECTED or transport is None:
+            msg = f"cannot publish: MQTT transport is {self._state.name}"
+            raise ConnectionLostError(msg)
+        assert self._loop is not None
+        try:
+            self._client.publish(
+                topic,
+                payload,
+                min(qos, 1),
+                self._loop.time(),
+                content_type=content_type if self._v5 else None,
+                retain=retain,
+            )
+        except MqttError as exc:
+            msg = f"cannot publish to {topic!r}: {exc}"
+            raise DestinationError(msg) from exc
+        transport.write(self._client.data_to_send())
+
     async def drain(self, timeout: float) -> None:
         """Wait until the socket's write buffer falls below its low-water mark.
 

@@ -125,8 +125,8 @@ async def test_sigterm_shuts_down_gracefully(tmp_path: Path) -> None:
         1 for line in log.splitlines() if "os::012345-REL" in line and line.endswith(" disconnected.")
     )
     assert clean == SHUTDOWN_AGENTS, log[-2000:]
-    text = out.decode()
-    report = json.loads(text[text.index("\n{") :])
+    text = out.decode()  # with --json, stdout is the JSON document alone (status lines go to stderr)
+    report = json.loads(text[text.index("{") :])
     assert report["agents"] == SHUTDOWN_AGENTS
     assert report["ok"] is True
 
