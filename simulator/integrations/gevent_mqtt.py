@@ -34,7 +34,6 @@ from simulator.mqtt import (
     Event,
     MessageReceived,
     MqttClient,
-    MqttClientSettings,
     MqttError,
     ProtocolViolation,
     Subscribed,
@@ -93,20 +92,7 @@ class GeventMqttConnection:
         self.on_packet = on_packet
         self.on_lost = on_lost
         self._v5 = settings.protocol_version == 5
-        props: tuple[tuple[str, str], ...] = settings.connect_user_properties
-        if self._v5 and settings.endpoint_id:
-            props = (("usp-endpoint-id", settings.endpoint_id), *props)
-        self._client = MqttClient(
-            MqttClientSettings(
-                client_id=settings.client_id or settings.endpoint_id,
-                protocol_version=settings.protocol_version,
-                keep_alive=settings.keep_alive,
-                username=settings.username,
-                password=None if settings.password is None else settings.password.encode(),
-                user_properties=props if self._v5 else (),
-                request_response_information=self._v5,
-            )
-        )
+        self._client = MqttClient(settings.client_settings())
         self._sock: gevent.socket.socket | None = None
         self._reader: gevent.Greenlet | None = None
         self._timer: object | None = None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from simulator.mqtt import MqttClientSettings
 from simulator.usp.retry import retry_delay
 
 __all__ = [
@@ -243,6 +244,26 @@ class MqttSettings:
             self.connect_retry_multiplier,
             rng,
             self.connect_retry_max_interval,
+        )
+
+    def client_settings(self) -> MqttClientSettings:
+        """The sans-I/O client's CONNECT settings, as obuspa sends them (R-MQTT.9, controllers.md).
+
+        ClientId = the configured one or the EndpointID; on MQTT 5 ``usp-endpoint-id`` is the FIRST user
+        property (Oktopus identifies the device by it) and Request Response Information is set.
+        """
+        v5 = self.protocol_version == 5
+        props = self.connect_user_properties
+        if v5 and self.endpoint_id:
+            props = (("usp-endpoint-id", self.endpoint_id), *props)
+        return MqttClientSettings(
+            client_id=self.client_id or self.endpoint_id,
+            protocol_version=self.protocol_version,
+            keep_alive=self.keep_alive,
+            username=self.username,
+            password=None if self.password is None else self.password.encode(),
+            user_properties=props if v5 else (),
+            request_response_information=v5,
         )
 
 

@@ -25,7 +25,6 @@ from simulator.mqtt import (
     Event,
     MessageReceived,
     MqttClient,
-    MqttClientSettings,
     MqttError,
     ProtocolViolation,
     Subscribed,
@@ -161,20 +160,7 @@ class MqttTransport(asyncio.Protocol):
         self.on_packet = on_packet
         self.on_lost = on_lost
         self._v5 = settings.protocol_version == 5
-        user_properties: tuple[tuple[str, str], ...] = settings.connect_user_properties
-        if self._v5 and settings.endpoint_id:
-            user_properties = (("usp-endpoint-id", settings.endpoint_id), *user_properties)
-        self._client = MqttClient(
-            MqttClientSettings(
-                client_id=settings.client_id or settings.endpoint_id,
-                protocol_version=settings.protocol_version,
-                keep_alive=settings.keep_alive,
-                username=settings.username,
-                password=None if settings.password is None else settings.password.encode(),
-                user_properties=user_properties if self._v5 else (),
-                request_response_information=self._v5,
-            )
-        )
+        self._client = MqttClient(settings.client_settings())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.Transport | None = None
         self._state = _IDLE
