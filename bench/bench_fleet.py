@@ -2,6 +2,12 @@
 
 Run: ``.venv/bin/python bench/bench_fleet.py [--agents 10000] [--idle 10] [--seconds 5]``.
 
+Cost of metrics and persistence (``--only get`` measures the closed-loop Get rate alone, quickly):
+``--metrics off`` runs the fleet with no listener on its EventHook (no ``Stats`` sink; the bench counts
+round trips on the probe side anyway); ``--state DIR`` runs it with persistence exactly as
+``uspsim run --state DIR [--state-sync]`` does (use an empty DIR for comparable runs). Cost of a feature =
+1 - rate(with) / rate(baseline: ``--metrics on``, no ``--state``).
+
 Measures (targets from the fleet issue):
 * connect rate, agents/s (>= 3,000), with every agent started at once;
 * RSS per connected agent, KiB (<= 16);
@@ -31,9 +37,10 @@ from simulator.agent.actions import Observe, Send
 from simulator.fleet.config import BrokerConfig, ControllerConfig, GroupConfig, ScenarioConfig, find_datamodel
 from simulator.fleet.driver import AgentDriver
 from simulator.fleet.localbroker import local_broker
-from simulator.fleet.metrics import EventHook, Histogram
+from simulator.fleet.metrics import EventHook, Histogram, Metrics
 from simulator.fleet.probe import mqtt_probe
 from simulator.fleet.runner import Fleet
+from simulator.fleet.state import FleetState, SqliteBackend, state_file
 from simulator.integrations.cli import run_loop
 from simulator.transports.base import MqttSettings, Packet
 from simulator.transports.mqtt import MqttTransport
@@ -209,6 +216,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "agents": args.agents,
         "profile": profile.stem,
         "loop": type(asyncio.get_running_loop()).__module__,
+        "metrics": args.metrics,
+        "state": args.state,
+        "state_sync": args.state_sync if args.state else None,
+        "only": args.only,
     }
     async with local_broker() as broker:
         out["broker"] = broker.kind
@@ -216,7 +227,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         scenario = ScenarioConfig(
             "bench", "<bench>", BrokerConfig(broker.url, broker.host, broker.port), CONTROLLER, (group,)
         )
-        fleet = Fleet(scenario, host=broker.host, port=broker.port)  # schema loaded here, before the baseline
+        metrics = Metrics()
+        if args.metrics == "off":  # a bare EventHook: drivers still emit, nothing listens
+            metrics.events.remove_listener(metrics.stats.record)
+        state = None
+        if args.state:  # as simulator/integrations/fleetrun.py _open_state (``uspsim run --state DIR``)
+            path = state_file(args.state, (0, scenario.total_agents))
+            state = FleetState(SqliteBackend(path, synchronous=args.state_sync.upper()), metrics.events)
+        # schema loaded here, before the baseline
+        fleet = Fleet(scenario, host=broker.host, port=broker.port, metrics=metrics, state=state)
         gc.collect()
         rss0 = rss_kib()
         t0 = time.perf_counter()
@@ -227,9 +246,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         out["connect_rate_per_s"] = round(st.connected / elapsed, 1)
         gc.collect()
         out["rss_kib_per_agent"] = round((rss_kib() - rss0) / max(1, st.connected), 2)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        await asyncio.sleep(args.idle)
-        out["idle_cpu_percent"] = round(100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0), 3)
+        if args.only == "all":
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            await asyncio.sleep(args.idle)
+            idle = 100 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+            out["idle_cpu_percent"] = round(idle, 3)
+        else:
+            await asyncio.sleep(1.0)  # let the connect storm's stragglers (CONNACKs, boot events) settle
         closed_agents = min(args.agents, 1000)
         agent_closed = await measured_probe(broker.port, "closed", closed_agents, args.seconds, window=500)
         out["get_round_trips_per_cpu_s"] = round(agent_closed["per_cpu_s"])
@@ -238,7 +261,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "round_trips_per_wall_s": round(agent_closed["round_trips"] / agent_closed["seconds"]),
             "simulator_cpu_percent": round(100 * agent_closed["simulator_cpu_s"] / agent_closed["wall_s"], 1),
             "probe_cpu_percent": round(agent_closed["probe_cpu_percent"], 1),
+            "round_trips": agent_closed["round_trips"],
+            "timeouts": agent_closed["timeouts"],
+            "simulator_cpu_s": round(agent_closed["simulator_cpu_s"], 3),
         }
+        if args.only == "get":
+            await fleet.stop(timeout=10.0)
+            fleet.check()
+            if state is not None:
+                out["state_commits"] = state.commits
+                out["state_stored"] = state.stored
+            return out
         open_agents = min(args.agents, 5000)
         agent_open = await measured_probe(broker.port, "open", open_agents, args.seconds, rate=args.rate)
         out["open_loop"] = {
@@ -251,6 +284,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         }
         await fleet.stop(timeout=10.0)
         fleet.check()
+        if state is not None:
+            out["state_commits"] = state.commits
+            out["state_stored"] = state.stored
 
         echoes = [Echo(broker.port, EID.format(index=i), fleet.metrics.events) for i in range(open_agents)]
         await asyncio.gather(*(e.transport.connect() for e in echoes))
@@ -284,6 +320,25 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measurement")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per load phase")
     parser.add_argument("--rate", type=float, default=2000.0, help="open-loop requests per second")
+    parser.add_argument(
+        "--metrics",
+        choices=["on", "off"],
+        default="on",
+        help="off: no Stats sink on the fleet's EventHook (default on, as uspsim run)",
+    )
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="DIR",
+        help="persistence as `uspsim run --state DIR` (use an empty DIR)",
+    )
+    parser.add_argument("--state-sync", choices=["full", "normal"], default="full", help="as uspsim run")
+    parser.add_argument(
+        "--only",
+        choices=["all", "get"],
+        default="all",
+        help="get: connect, then only the closed-loop Get rate (no idle, open-loop or echo phases)",
+    )
     parser.add_argument("--role", choices=["bench", "probe"], default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=["closed", "open"], default="closed", help=argparse.SUPPRESS)
