@@ -242,7 +242,17 @@ class AgentDriver:
         now = loop.time()
         self.events.fire(name="connect", kind=self.mtp, value=now - started, error=0)
         self._connected_at, self._first_request = now, True
-        self._execute(self._guard(self._mtp_up, now + self.epoch_offset))
+        actions = self._guard(self._mtp_up, now + self.epoch_offset)
+        # The Connect Record and Boot! go out in ONE socket write (a syscall saved per connect).
+        uncork = getattr(self.transport, "uncork", None)
+        if uncork is None or len(actions) < 2:
+            self._execute(actions)
+            return
+        self.transport.cork()  # type: ignore[attr-defined]
+        try:
+            self._execute(actions)
+        finally:
+            uncork()
 
     def _mtp_up(self, now: float, controller_id: str | None = None) -> list[Action]:
         version = MQTTVersion.V5 if self.mqtt_version == 5 else MQTTVersion.V3_1_1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from simulator.mqtt.codec import encode_binary, encode_string, encode_varint
+from simulator.mqtt.codec import PacketType, decode_varint, encode_binary, encode_string, encode_varint
+from simulator.mqtt.encoder import encode_connect
 from simulator.mqtt.errors import MqttProtocolError, MqttStateError, ReasonCode
 from simulator.mqtt.events import (
     ConnectionLost,
@@ -19,7 +20,7 @@ from simulator.mqtt.packets import (
     Subscription,
     Unsubscribe,
 )
-from simulator.mqtt.properties import EMPTY_PROPERTIES, Properties
+from simulator.mqtt.properties import EMPTY_PROPERTIES, Properties, encode_properties
 from simulator.mqtt.settings import MqttClientSettings
 from simulator.mqtt.state import ClientState
 from simulator.mqtt.stream import StreamDecoder
@@ -65,18 +66,6 @@ class MqttClient(Inbound):
         self._keep_alive = s.keep_alive
         self._ping_sent = None
         self._aliases = None
-        props = EMPTY_PROPERTIES
-        if self._v5:
-            props = Properties(
-                session_expiry_interval=s.session_expiry_interval,
-                receive_maximum=s.receive_maximum,
-                maximum_packet_size=s.maximum_packet_size,
-                topic_alias_maximum=s.topic_alias_maximum,
-                request_response_information=1 if s.request_response_information else None,
-                user_properties=tuple(s.user_properties),
-            )
-            if props == EMPTY_PROPERTIES:
-                props = EMPTY_PROPERTIES
         packet = Connect(
             self._client_id,
             s.protocol_version,
@@ -85,9 +74,9 @@ class MqttClient(Inbound):
             s.username,
             s.password,
             s.will,
-            props,
+            EMPTY_PROPERTIES,
         )
-        self._send(encode_packet(packet), now)
+        self._send(encode_connect(packet, _connect_properties(s) if self._v5 else None), now)
         self._started = now
 
     def publish(
@@ -388,4 +377,43 @@ def _publish_properties(
         body += b"\x09" + encode_binary(correlation_data)
     for key, value in user_properties:
         body += b"\x26" + encode_string(key) + encode_string(value)
+    return encode_varint(len(body)) + body
+
+
+_CONNECT_BLOCKS: dict[tuple[int | None, int | None, int | None, int | None, bool], tuple[bytes, bytes]] = {}
+"""Encoded CONNECT properties around the User Properties (identifier 0x26), per distinct settings."""
+
+
+def _property_body(block: bytes) -> bytes:
+    """An encoded property block without its Property Length."""
+    _length, pos = decode_varint(block, 0)
+    return block[pos:]
+
+
+def _connect_properties(s: MqttClientSettings) -> bytes:
+    """Encode the CONNECT property block (same bytes as ``encode_properties``, MQTT 5.0 3.1.2.11).
+
+    Every agent of a fleet shares everything but its ``usp-endpoint-id`` User Property: the other
+    properties (identifiers below and above 0x26) are encoded once per distinct settings.
+    """
+    rri = bool(s.request_response_information)
+    key = (s.session_expiry_interval, s.receive_maximum, s.maximum_packet_size, s.topic_alias_maximum, rri)
+    parts = _CONNECT_BLOCKS.get(key)
+    if parts is None:
+        before = Properties(  # identifiers 0x11, 0x19, 0x21, 0x22
+            session_expiry_interval=s.session_expiry_interval,
+            receive_maximum=s.receive_maximum,
+            topic_alias_maximum=s.topic_alias_maximum,
+            request_response_information=1 if rri else None,
+        )
+        after = Properties(maximum_packet_size=s.maximum_packet_size)  # identifier 0x27
+        parts = (
+            _property_body(encode_properties(before, PacketType.CONNECT)),
+            _property_body(encode_properties(after, PacketType.CONNECT)),
+        )
+        if len(_CONNECT_BLOCKS) >= 64:
+            _CONNECT_BLOCKS.clear()
+        _CONNECT_BLOCKS[key] = parts
+    users = b"".join([b"\x26" + encode_string(k) + encode_string(v) for k, v in s.user_properties])
+    body = parts[0] + users + parts[1]
     return encode_varint(len(body)) + body

@@ -97,7 +97,13 @@ def _ack_body(packet_id: int, reason_code: int, props: Properties, version: int,
     return body
 
 
-def _encode_connect(p: Connect) -> bytes:
+def encode_connect(p: Connect, properties_block: bytes | None = None) -> bytes:
+    """Encode CONNECT; ``properties_block`` (an encoded MQTT 5 property block, Property Length
+    included) replaces ``p.properties`` when given (the client caches most of it per settings)."""
+    return _encode_connect(p, properties_block)
+
+
+def _encode_connect(p: Connect, properties_block: bytes | None = None) -> bytes:
     v5 = p.protocol_version == 5
     if p.protocol_version not in (4, 5):
         msg = f"unsupported protocol version {p.protocol_version}"
@@ -125,7 +131,9 @@ def _encode_connect(p: Connect) -> bytes:
         raise MqttProtocolError(msg, _PROTOCOL)
     header = b"\x00\x04MQTT" + bytes((p.protocol_version, flags)) + p.keep_alive.to_bytes(2, "big")
     if v5:
-        header += encode_properties(p.properties, PacketType.CONNECT)
+        if properties_block is None:
+            properties_block = encode_properties(p.properties, PacketType.CONNECT)
+        header += properties_block
     return _frame(0x10, header + payload)
 
 

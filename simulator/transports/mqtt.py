@@ -126,8 +126,10 @@ class MqttTransport(asyncio.Protocol):
     __slots__ = (
         "_client",
         "_closed_waiter",
+        "_corked",
         "_drain_waiter",
         "_error",
+        "_expired",
         "_filters",
         "_loop",
         "_paused",
@@ -170,6 +172,8 @@ class MqttTransport(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._error: TransportError | None = None
         self._paused = False
+        self._corked = False
+        self._expired = False
         self._reply_to: str | None = settings.agent_topic
         self._response_information: str | None = None
         self._subscribe_topics: tuple[str, ...] = ()
@@ -244,8 +248,16 @@ class MqttTransport(asyncio.Protocol):
         if context is None and s.tls is not None:
             context = s.tls.make_context()
         hostname = s.tls.server_hostname if context is not None and s.tls is not None else None
+        # One TimerHandle (a bound method, no closure) instead of an ``asyncio.timeout`` context per
+        # connect, with the same semantics: on expiry the task is cancelled and that cancellation
+        # becomes TimeoutError; a cancellation from outside still propagates.
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        self._expired = False
+        handle = loop.call_at(loop.time() + s.connect_timeout, self._expire_connect, task)
         try:
-            async with asyncio.timeout(s.connect_timeout):
+            try:
                 try:
                     if context is None:
                         await loop.create_connection(lambda: self, s.host, s.port)
@@ -265,6 +277,17 @@ class MqttTransport(asyncio.Protocol):
                     msg = f"cannot reach MQTT broker {s.host}:{s.port}: {exc}"
                     raise ConnectError(msg, reason=str(exc) or type(exc).__name__) from exc
                 await ready
+            except asyncio.CancelledError:
+                if self._expired:
+                    self._expired = False
+                    if task.uncancel() <= cancelling:
+                        raise TimeoutError from None
+                raise
+            finally:
+                handle.cancel()
+                if self._expired:  # expired as the connect completed: drop the pending cancellation
+                    self._expired = False
+                    task.uncancel()
         except TimeoutError:
             self._fail_connect()
             msg = f"MQTT connect to {s.host}:{s.port} took more than {s.connect_timeout:g} s"
@@ -274,6 +297,10 @@ class MqttTransport(asyncio.Protocol):
             raise
         finally:
             self._ready = None
+
+    def _expire_connect(self, task: asyncio.Task[None]) -> None:
+        self._expired = True
+        task.cancel()
 
     def send(self, payload: bytes, destination: str | None = None) -> None:
         """Publish one record (R-MQTT.18-27), never blocking.
@@ -318,7 +345,21 @@ class MqttTransport(asyncio.Protocol):
         except MqttError as exc:
             msg = f"cannot publish to {topic!r}: {exc}"
             raise DestinationError(msg) from exc
-        transport.write(client.data_to_send())
+        if not self._corked:
+            transport.write(client.data_to_send())
+
+    def cork(self) -> None:
+        """Hold the records ``send`` queues until ``uncork`` (one socket write for a burst of sends)."""
+        self._corked = True
+
+    def uncork(self) -> None:
+        """Write what ``send`` queued since ``cork`` in one socket write."""
+        self._corked = False
+        transport = self._transport
+        if transport is not None and self._state is _CONNECTED:
+            out = self._client.data_to_send()
+            if out:
+                transport.write(out)
 
     def publish_raw(
         self, topic: str, payload: bytes, qos: int = 0, *, retain: bool = False,
