@@ -8,7 +8,12 @@ Record again, but no Boot!.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from simulator.fleet.behaviours.engine import Family
+
+if TYPE_CHECKING:
+    from simulator.fleet.driver import AgentDriver
 
 __all__ = ["Churn"]
 
@@ -17,12 +22,9 @@ class Churn(Family):
     """Disconnect a random connected agent ``rate`` times per second."""
 
     def begin(self) -> None:
-        self.ticker(self._tick)
+        self.agent_ticker(self._tick)
 
-    def _tick(self) -> None:
-        driver = self.pick()
-        if driver is None:
-            return
+    def _tick(self, driver: AgentDriver) -> None:
         spec, rng = self.spec, self.rng
         low = float(spec.opt("downtime"))
         high = spec.opt("downtime_max")

@@ -181,6 +181,16 @@ class Family:
         ticker.start()
         return ticker
 
+    def agent_ticker(self, action: Callable[[AgentDriver], None], rate: Rate | None = None) -> Ticker:
+        """A ticker whose every tick acts on one random connected agent of the selection (``pick``)."""
+
+        def tick() -> None:
+            driver = self.pick()
+            if driver is not None:
+                action(driver)
+
+        return self.ticker(tick, rate)
+
     def pick(self, tries: int = 8) -> AgentDriver | None:
         """A random connected agent of the selection (None when ``tries`` draws found none)."""
         if not self.indexes:

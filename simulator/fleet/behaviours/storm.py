@@ -65,12 +65,9 @@ class Reboot(Family):
     """At ``rate`` reboots per second: a random connected agent reboots (graceful close first)."""
 
     def begin(self) -> None:
-        self.ticker(self._tick)
+        self.agent_ticker(self._tick)
 
-    def _tick(self) -> None:
-        driver = self.pick()
-        if driver is None:
-            return
+    def _tick(self, driver: AgentDriver) -> None:
         downtime = float(self.spec.opt("downtime"))
         if reboot_agent(driver, self.spec.opt("cause"), downtime, abrupt=False, reason="uspsim reboot"):
             self.count()

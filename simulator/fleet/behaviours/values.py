@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from simulator.agent.actions import Action
     from simulator.agent.agent import Agent
     from simulator.datamodel.types import TypeSpec
+    from simulator.fleet.driver import AgentDriver
 
 __all__ = ["ValueChangeBehaviour", "new_value"]
 
@@ -59,12 +60,9 @@ class ValueChangeBehaviour(Family):
     """``rate`` self-written values per second, over the selected agents."""
 
     def begin(self) -> None:
-        self.ticker(self._tick)
+        self.agent_ticker(self._tick)
 
-    def _tick(self) -> None:
-        driver = self.pick()
-        if driver is None:
-            return
+    def _tick(self, driver: AgentDriver) -> None:
         path = self.rng.choice(self.spec.opt("params"))
         values: tuple[str, ...] = self.spec.opt("values")
         done: list[bool] = []

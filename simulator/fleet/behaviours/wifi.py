@@ -20,6 +20,7 @@ from simulator.fleet.behaviours.spec import Rate
 if TYPE_CHECKING:
     from simulator.agent.actions import Action
     from simulator.agent.agent import Agent
+    from simulator.fleet.driver import AgentDriver
 
 __all__ = ["WifiClients"]
 
@@ -35,22 +36,19 @@ class WifiClients(Family):
         self._macs = itertools.count(1)
 
     def begin(self) -> None:
-        self.ticker(self._join)
+        self.agent_ticker(self._join)
         rate = self.spec.rate
         leave = self.spec.opt("leave_rate")
         assert rate is not None
-        self.ticker(self._leave, Rate(float(leave) if leave is not None else rate.rate, rate.distribution,
-                                      rate.jitter))
+        leave_rate = float(leave) if leave is not None else rate.rate
+        self.agent_ticker(self._leave, Rate(leave_rate, rate.distribution, rate.jitter))
 
     def _mac(self, index: int) -> str:
         n = next(self._macs) & 0xFFFF
         parts = [0x02, (index >> 16) & 0xFF, (index >> 8) & 0xFF, index & 0xFF, n >> 8, n & 0xFF]
         return ":".join(f"{b:02X}" for b in parts)
 
-    def _join(self) -> None:
-        driver = self.pick()
-        if driver is None:
-            return
+    def _join(self, driver: AgentDriver) -> None:
         ap = int(self.rng.choice(self.spec.opt("access_points")))
         mac = self._mac(driver.agent.ctx.store.persona.index)
         result: list[str] = []
@@ -83,10 +81,7 @@ class WifiClients(Family):
         what = result[0] if result else "missing"
         self.count("join" if not what else f"join_{what}", error=1 if what == "missing" else 0)
 
-    def _leave(self) -> None:
-        driver = self.pick()
-        if driver is None:
-            return
+    def _leave(self, driver: AgentDriver) -> None:
         ap = int(self.rng.choice(self.spec.opt("access_points")))
         left: list[bool] = []
 
